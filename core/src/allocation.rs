@@ -1,0 +1,239 @@
+//! Table allocation and availability: one code path decides whether a party can start at a
+//! given minute, and both the booking decision and the availability list ask it.
+
+use jiff::civil::{Date, DateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::day_book::DayBook;
+use crate::error::{DomainError, ErrorCode};
+use crate::ids::{ReservationId, TableId};
+use crate::restaurant::{Combination, Restaurant, Table};
+use crate::time::{ClockTime, MINUTES_PER_DAY, Minute, SLOT_MINUTES, days_between, minute_of};
+
+/// Alternatives offered with a rejection.
+pub const MAX_ALTERNATIVES: usize = 3;
+
+/// What a party asks for, in the restaurant's civil time.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub date: Date,
+    pub time: ClockTime,
+    pub party_size: u16,
+    pub now: DateTime,
+    /// A reservation being modified: its own hold does not count against it.
+    pub ignore: Option<&'a ReservationId>,
+}
+
+/// Where a party was seated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seating {
+    pub start: Minute,
+    pub held_until: Minute,
+    pub table_ids: Vec<TableId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionReason {
+    /// No table or combination was free at any acceptable time.
+    NoTableAvailable,
+    /// A table was free, but too many guests already start in that interval.
+    PacingLimitReached,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allocation {
+    Confirmed(Seating),
+    Rejected { reason: RejectionReason, alternatives: Vec<ClockTime> },
+}
+
+/// Decides where (and whether) a party is seated. Invalid asks are errors and record nothing;
+/// a valid ask that does not fit is a rejection with alternatives.
+pub fn allocate(restaurant: &Restaurant, day: &DayBook, ask: &Ask<'_>) -> Result<Allocation, DomainError> {
+    let plan = Plan::new(restaurant, day, ask.date, ask.party_size, ask.now, ask.ignore)?;
+    let requested = plan.requested_minute(ask.time);
+    if i64::from(requested) < plan.now {
+        let field = if ask.date < ask.now.date() { "date" } else { "time" };
+        return Err(DomainError::new(ErrorCode::InThePast, "the requested time has already passed").with_field(field));
+    }
+    if i64::from(requested) < plan.earliest {
+        return Err(DomainError::new(
+            ErrorCode::InsufficientNotice,
+            format!("bookings need {} minutes' notice", restaurant.policy.lead_minutes),
+        )
+        .with_field("time"));
+    }
+    if days_between(ask.now.date(), ask.date) > i64::from(restaurant.policy.horizon_days) {
+        return Err(DomainError::new(
+            ErrorCode::BeyondHorizon,
+            format!("bookings are taken up to {} days ahead", restaurant.policy.horizon_days),
+        )
+        .with_field("date"));
+    }
+    if plan.spans.is_empty() {
+        return Err(DomainError::new(ErrorCode::ClosedOnDate, format!("the restaurant is closed on {}", ask.date))
+            .with_field("date"));
+    }
+    let candidates: Vec<Minute> =
+        candidates(requested, restaurant.policy.flex_minutes).filter(|&c| plan.within_hours(c)).collect();
+    if candidates.is_empty() {
+        return Err(DomainError::new(
+            ErrorCode::OutsideOpeningHours,
+            "the restaurant does not seat parties at that time",
+        )
+        .with_field("time"));
+    }
+    let mut pacing_blocked = false;
+    for &start in candidates.iter().filter(|&&c| i64::from(c) >= plan.earliest) {
+        match plan.try_start(start) {
+            Fit::Seated(table_ids) => {
+                return Ok(Allocation::Confirmed(Seating { start, held_until: start + plan.hold, table_ids }));
+            }
+            Fit::PacingFull => pacing_blocked = true,
+            Fit::NoTable => {}
+        }
+    }
+    let reason = if pacing_blocked { RejectionReason::PacingLimitReached } else { RejectionReason::NoTableAvailable };
+    Ok(Allocation::Rejected { reason, alternatives: plan.alternatives(requested) })
+}
+
+/// Every start time on the 15-minute grid at which a party of `party_size` would be confirmed
+/// exactly as asked. Dates in the past or beyond the horizon have none.
+pub fn availability(
+    restaurant: &Restaurant,
+    day: &DayBook,
+    party_size: u16,
+    now: DateTime,
+) -> Result<Vec<ClockTime>, DomainError> {
+    let date = day.date();
+    let plan = Plan::new(restaurant, day, date, party_size, now, None)?;
+    if days_between(now.date(), date) > i64::from(restaurant.policy.horizon_days) {
+        return Ok(Vec::new());
+    }
+    Ok(plan.bookable_starts().map(ClockTime::from_minute).collect())
+}
+
+/// The requested time first, then earlier and later by 15 minutes, up to the flex.
+fn candidates(requested: Minute, flex_minutes: u16) -> impl Iterator<Item = Minute> {
+    let steps = i32::from(flex_minutes) / SLOT_MINUTES;
+    std::iter::once(requested).chain(
+        (1..=steps).flat_map(move |k| [requested - k * SLOT_MINUTES, requested + k * SLOT_MINUTES]),
+    )
+}
+
+enum Fit {
+    Seated(Vec<TableId>),
+    PacingFull,
+    NoTable,
+}
+
+/// Everything about one party on one day that does not depend on the start time.
+struct Plan<'a> {
+    day: &'a DayBook,
+    party_size: u16,
+    turn: Minute,
+    hold: Minute,
+    pacing: Option<u32>,
+    spans: Vec<(Minute, Minute)>,
+    now: i64,
+    earliest: i64,
+    ignore: Option<&'a ReservationId>,
+    singles: Vec<&'a Table>,
+    combinations: Vec<&'a Combination>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(
+        restaurant: &'a Restaurant,
+        day: &'a DayBook,
+        date: Date,
+        party_size: u16,
+        now: DateTime,
+        ignore: Option<&'a ReservationId>,
+    ) -> Result<Self, DomainError> {
+        if party_size < 1 {
+            return Err(DomainError::new(ErrorCode::InvalidPartySize, "a party has at least one guest")
+                .with_field("party_size"));
+        }
+        let largest = restaurant.largest_party();
+        if party_size > largest {
+            return Err(DomainError::new(
+                ErrorCode::PartyTooLarge,
+                format!("the largest party this restaurant seats is {largest}"),
+            )
+            .with_field("party_size"));
+        }
+        let policy = &restaurant.policy;
+        let turn = policy.turn_for(party_size);
+        let now = minute_of(date, now);
+        let mut singles: Vec<&Table> = restaurant.tables.iter().filter(|t| t.seats >= party_size).collect();
+        singles.sort_unstable_by(|a, b| (a.seats, &a.id).cmp(&(b.seats, &b.id)));
+        let mut combinations: Vec<&Combination> =
+            restaurant.combinations.iter().filter(|c| c.seats >= party_size).collect();
+        combinations.sort_unstable_by(|a, b| (a.seats, &a.tables).cmp(&(b.seats, &b.tables)));
+        Ok(Plan {
+            day,
+            party_size,
+            turn,
+            hold: turn + i32::from(policy.buffer_minutes),
+            pacing: policy.pacing.as_ref().map(|p| u32::from(p.max_guests)),
+            spans: restaurant.schedule().spans_on(date),
+            now,
+            earliest: now + i64::from(policy.lead_minutes),
+            ignore,
+            singles,
+            combinations,
+        })
+    }
+
+    /// The minute a clock time names on this service day: after midnight when only a range
+    /// running past midnight covers it.
+    fn requested_minute(&self, time: ClockTime) -> Minute {
+        let t = time.minutes();
+        let covered = |m: Minute| self.spans.iter().any(|&(s, e)| s <= m && m < e);
+        if !covered(t) && covered(t + MINUTES_PER_DAY) { t + MINUTES_PER_DAY } else { t }
+    }
+
+    /// The whole turn lies inside one opening range.
+    fn within_hours(&self, start: Minute) -> bool {
+        self.spans.iter().any(|&(s, e)| s <= start && start + self.turn <= e)
+    }
+
+    fn try_start(&self, start: Minute) -> Fit {
+        let end = start + self.hold;
+        let free = |table: &TableId| self.day.is_free(table, start, end, self.ignore);
+        let table_ids = self
+            .singles
+            .iter()
+            .find(|t| free(&t.id))
+            .map(|t| vec![t.id.clone()])
+            .or_else(|| self.combinations.iter().find(|c| c.tables.iter().all(free)).map(|c| c.tables.clone()));
+        match (table_ids, self.pacing) {
+            (None, _) => Fit::NoTable,
+            (Some(_), Some(max)) if self.day.guests_starting_near(start, self.ignore) + u32::from(self.party_size) > max => {
+                Fit::PacingFull
+            }
+            (Some(table_ids), _) => Fit::Seated(table_ids),
+        }
+    }
+
+    fn bookable_starts(&self) -> impl Iterator<Item = Minute> + '_ {
+        self.spans
+            .iter()
+            .flat_map(|&(s, e)| {
+                let first = (s + SLOT_MINUTES - 1).div_euclid(SLOT_MINUTES) * SLOT_MINUTES;
+                (0..)
+                    .map(move |k| first + k * SLOT_MINUTES)
+                    .take_while(move |&start| start < e)
+            })
+            .filter(|&start| i64::from(start) >= self.earliest && self.within_hours(start))
+            .filter(|&start| matches!(self.try_start(start), Fit::Seated(_)))
+    }
+
+    /// Up to three bookable starts, nearest to the requested minute first (earlier on a tie).
+    fn alternatives(&self, requested: Minute) -> Vec<ClockTime> {
+        let mut starts: Vec<Minute> = self.bookable_starts().collect();
+        starts.sort_unstable_by_key(|&s| ((s - requested).abs(), s));
+        starts.into_iter().take(MAX_ALTERNATIVES).map(ClockTime::from_minute).collect()
+    }
+}

@@ -1,0 +1,158 @@
+//! Requests as guests' frontends send them, checked field by field, and the preview of a
+//! booking against a day snapshot. Server and wasm hosts both go through here, so a browser's
+//! preview is the server's decision.
+
+use jiff::civil::{Date, DateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::allocation::RejectionReason;
+use crate::command::{Command, RequestReservation};
+use crate::decider::decide;
+use crate::error::{DomainError, ErrorCode};
+use crate::event::Event;
+use crate::ids::{ReservationId, UserId};
+use crate::restaurant::{MAX_SEATS, validate_name};
+use crate::snapshot::DaySnapshot;
+use crate::time::{ClockTime, parse_date};
+
+/// No restaurant seats more than its biggest combination; this caps what is worth checking.
+pub const MAX_PARTY_SIZE: i64 = 10 * MAX_SEATS as i64;
+
+/// A reservation request with raw fields, as JSON frontends send it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationRequest {
+    /// A client-chosen reservation id, for idempotent retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The guest (taken from the caller's identity when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub name: String,
+    pub party_size: i64,
+    pub date: String,
+    pub time: String,
+}
+
+/// A request whose every field is well-formed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRequest {
+    pub id: Option<ReservationId>,
+    pub user_id: Option<UserId>,
+    pub name: String,
+    pub party_size: u16,
+    pub date: Date,
+    pub time: ClockTime,
+}
+
+impl ValidRequest {
+    pub fn into_command(self, reservation_id: ReservationId, restaurant_id: crate::ids::RestaurantId, user_id: UserId, now: DateTime) -> RequestReservation {
+        RequestReservation {
+            reservation_id,
+            restaurant_id,
+            user_id,
+            guest_name: self.name,
+            party_size: self.party_size,
+            date: self.date,
+            time: self.time,
+            now,
+        }
+    }
+}
+
+impl ReservationRequest {
+    /// Checks every field and reports every problem, each with its field name.
+    pub fn validate(&self) -> Result<ValidRequest, Vec<DomainError>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let id = self.id.as_deref().map(|id| keep(e, ReservationId::parse(id), "id"));
+        let user_id = self.user_id.as_deref().map(|id| keep(e, UserId::parse(id), "user_id"));
+        let name = keep(e, validate_name(&self.name, "name").map(|()| self.name.trim().to_string()), "name");
+        let party_size = keep(e, party_size(self.party_size), "party_size");
+        let date = keep(e, parse_date(&self.date), "date");
+        let time = keep(e, ClockTime::parse(&self.time), "time");
+        match (id, user_id, name, party_size, date, time) {
+            (id, user_id, Some(name), Some(party_size), Some(date), Some(time))
+                if id.as_ref().is_none_or(Option::is_some) && user_id.as_ref().is_none_or(Option::is_some) =>
+            {
+                Ok(ValidRequest { id: id.flatten(), user_id: user_id.flatten(), name, party_size, date, time })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Keeps a parsed field, or records its error under `field`.
+fn keep<T>(errors: &mut Vec<DomainError>, result: Result<T, DomainError>, field: &str) -> Option<T> {
+    result.map_err(|e| errors.push(e.with_field(field))).ok()
+}
+
+fn party_size(value: i64) -> Result<u16, DomainError> {
+    if value < 1 {
+        return Err(DomainError::new(ErrorCode::InvalidPartySize, "a party has at least one guest"));
+    }
+    if value > MAX_PARTY_SIZE {
+        return Err(DomainError::new(ErrorCode::PartyTooLarge, format!("no restaurant seats more than {MAX_PARTY_SIZE}")));
+    }
+    u16::try_from(value).map_err(|_| DomainError::new(ErrorCode::PartyTooLarge, "party too large"))
+}
+
+/// What the server would decide for a request at `now`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Preview {
+    Confirmed {
+        date: Date,
+        party_size: u16,
+        requested_time: ClockTime,
+        time: ClockTime,
+        starts_at: DateTime,
+        table_ids: Vec<crate::ids::TableId>,
+    },
+    Rejected {
+        date: Date,
+        party_size: u16,
+        requested_time: ClockTime,
+        reason: RejectionReason,
+        alternatives: Vec<ClockTime>,
+    },
+}
+
+/// Previews `request` against `snapshot`: the same decision the server makes, with no event
+/// recorded anywhere.
+pub fn preview(snapshot: &DaySnapshot, request: &ReservationRequest, now: DateTime) -> Result<Preview, Vec<DomainError>> {
+    let valid = request.validate()?;
+    if valid.date != snapshot.date {
+        return Err(vec![DomainError::new(
+            ErrorCode::InvalidDate,
+            format!("this snapshot is for {}, not {}", snapshot.date, valid.date),
+        )
+        .with_field("date")]);
+    }
+    let state = snapshot.state().map_err(|e| vec![e])?;
+    let preview_id = ReservationId::trusted("preview".into());
+    let user_id = valid.user_id.clone().unwrap_or_else(|| UserId::trusted("preview".into()));
+    let command = valid.into_command(preview_id, snapshot.restaurant.id.clone(), user_id, now);
+    let events = decide(&Command::RequestReservation(command), &state).map_err(|e| vec![e])?;
+    events
+        .into_iter()
+        .find_map(|event| match event {
+            Event::ReservationConfirmed(e) => Some(Preview::Confirmed {
+                date: e.date,
+                party_size: e.party_size,
+                requested_time: e.requested_time,
+                time: e.time,
+                starts_at: e.starts_at,
+                table_ids: e.table_ids,
+            }),
+            Event::ReservationRejected(e) => Some(Preview::Rejected {
+                date: e.date,
+                party_size: e.party_size,
+                requested_time: e.requested_time,
+                reason: e.reason,
+                alternatives: e.alternatives,
+            }),
+            _ => None,
+        })
+        .ok_or_else(|| vec![DomainError::new(ErrorCode::MalformedInput, "the request produced no decision")])
+}
