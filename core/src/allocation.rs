@@ -4,10 +4,11 @@
 use jiff::civil::{Date, DateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::day_book::DayBook;
+use crate::day_book::{DayBook, Hold, free_of};
 use crate::error::{DomainError, ErrorCode};
 use crate::ids::{ReservationId, TableId};
 use crate::restaurant::{Combination, Restaurant, Table};
+
 use crate::time::{ClockTime, MINUTES_PER_DAY, Minute, SLOT_MINUTES, days_between, minute_of};
 
 /// Alternatives offered with a rejection.
@@ -44,38 +45,70 @@ pub enum RejectionReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allocation {
     Confirmed(Seating),
-    Rejected { reason: RejectionReason, alternatives: Vec<ClockTime> },
+    Rejected {
+        reason: RejectionReason,
+        alternatives: Vec<ClockTime>,
+    },
 }
 
 /// Decides where (and whether) a party is seated. Invalid asks are errors and record nothing;
 /// a valid ask that does not fit is a rejection with alternatives.
-pub fn allocate(restaurant: &Restaurant, day: &DayBook, ask: &Ask<'_>) -> Result<Allocation, DomainError> {
-    let plan = Plan::new(restaurant, day, ask.date, ask.party_size, ask.now, ask.ignore)?;
+pub fn allocate(
+    restaurant: &Restaurant,
+    day: &DayBook,
+    ask: &Ask<'_>,
+) -> Result<Allocation, DomainError> {
+    let plan = Plan::new(
+        restaurant,
+        day,
+        ask.date,
+        ask.party_size,
+        ask.now,
+        ask.ignore,
+    )?;
     let requested = plan.requested_minute(ask.time);
     if i64::from(requested) < plan.now {
-        let field = if ask.date < ask.now.date() { "date" } else { "time" };
-        return Err(DomainError::new(ErrorCode::InThePast, "the requested time has already passed").with_field(field));
+        let field = if ask.date < ask.now.date() {
+            "date"
+        } else {
+            "time"
+        };
+        return Err(DomainError::new(
+            ErrorCode::InThePast,
+            "the requested time has already passed",
+        )
+        .with_field(field));
     }
     if i64::from(requested) < plan.earliest {
         return Err(DomainError::new(
             ErrorCode::InsufficientNotice,
-            format!("bookings need {} minutes' notice", restaurant.policy.lead_minutes),
+            format!(
+                "bookings need {} minutes' notice",
+                restaurant.policy.lead_minutes
+            ),
         )
         .with_field("time"));
     }
     if days_between(ask.now.date(), ask.date) > i64::from(restaurant.policy.horizon_days) {
         return Err(DomainError::new(
             ErrorCode::BeyondHorizon,
-            format!("bookings are taken up to {} days ahead", restaurant.policy.horizon_days),
+            format!(
+                "bookings are taken up to {} days ahead",
+                restaurant.policy.horizon_days
+            ),
         )
         .with_field("date"));
     }
     if plan.spans.is_empty() {
-        return Err(DomainError::new(ErrorCode::ClosedOnDate, format!("the restaurant is closed on {}", ask.date))
-            .with_field("date"));
+        return Err(DomainError::new(
+            ErrorCode::ClosedOnDate,
+            format!("the restaurant is closed on {}", ask.date),
+        )
+        .with_field("date"));
     }
-    let candidates: Vec<Minute> =
-        candidates(requested, restaurant.policy.flex_minutes).filter(|&c| plan.within_hours(c)).collect();
+    let candidates: Vec<Minute> = candidates(requested, restaurant.policy.flex_minutes)
+        .filter(|&c| plan.within_hours(c))
+        .collect();
     if candidates.is_empty() {
         return Err(DomainError::new(
             ErrorCode::OutsideOpeningHours,
@@ -84,17 +117,31 @@ pub fn allocate(restaurant: &Restaurant, day: &DayBook, ask: &Ask<'_>) -> Result
         .with_field("time"));
     }
     let mut pacing_blocked = false;
-    for &start in candidates.iter().filter(|&&c| i64::from(c) >= plan.earliest) {
+    for &start in candidates
+        .iter()
+        .filter(|&&c| i64::from(c) >= plan.earliest)
+    {
         match plan.try_start(start) {
             Fit::Seated(table_ids) => {
-                return Ok(Allocation::Confirmed(Seating { start, held_until: start + plan.hold, table_ids }));
+                return Ok(Allocation::Confirmed(Seating {
+                    start,
+                    held_until: start + plan.hold,
+                    table_ids,
+                }));
             }
             Fit::PacingFull => pacing_blocked = true,
             Fit::NoTable => {}
         }
     }
-    let reason = if pacing_blocked { RejectionReason::PacingLimitReached } else { RejectionReason::NoTableAvailable };
-    Ok(Allocation::Rejected { reason, alternatives: plan.alternatives(requested) })
+    let reason = if pacing_blocked {
+        RejectionReason::PacingLimitReached
+    } else {
+        RejectionReason::NoTableAvailable
+    };
+    Ok(Allocation::Rejected {
+        reason,
+        alternatives: plan.alternatives(requested),
+    })
 }
 
 /// Every start time on the 15-minute grid at which a party of `party_size` would be confirmed
@@ -138,8 +185,10 @@ struct Plan<'a> {
     now: i64,
     earliest: i64,
     ignore: Option<&'a ReservationId>,
-    singles: Vec<&'a Table>,
-    combinations: Vec<&'a Combination>,
+    /// Tables that seat the party, by seats then id, each with its holds.
+    singles: Vec<(&'a TableId, &'a [Hold])>,
+    /// Combinations that seat the party, by seats then tables, each with its tables' holds.
+    combinations: Vec<(&'a [TableId], Vec<&'a [Hold]>)>,
 }
 
 impl<'a> Plan<'a> {
@@ -152,8 +201,11 @@ impl<'a> Plan<'a> {
         ignore: Option<&'a ReservationId>,
     ) -> Result<Self, DomainError> {
         if party_size < 1 {
-            return Err(DomainError::new(ErrorCode::InvalidPartySize, "a party has at least one guest")
-                .with_field("party_size"));
+            return Err(DomainError::new(
+                ErrorCode::InvalidPartySize,
+                "a party has at least one guest",
+            )
+            .with_field("party_size"));
         }
         let largest = restaurant.largest_party();
         if party_size > largest {
@@ -166,11 +218,31 @@ impl<'a> Plan<'a> {
         let policy = &restaurant.policy;
         let turn = policy.turn_for(party_size);
         let now = minute_of(date, now);
-        let mut singles: Vec<&Table> = restaurant.tables.iter().filter(|t| t.seats >= party_size).collect();
+        let mut singles: Vec<&Table> = restaurant
+            .tables
+            .iter()
+            .filter(|t| t.seats >= party_size)
+            .collect();
         singles.sort_unstable_by(|a, b| (a.seats, &a.id).cmp(&(b.seats, &b.id)));
-        let mut combinations: Vec<&Combination> =
-            restaurant.combinations.iter().filter(|c| c.seats >= party_size).collect();
+        let mut combinations: Vec<&Combination> = restaurant
+            .combinations
+            .iter()
+            .filter(|c| c.seats >= party_size)
+            .collect();
         combinations.sort_unstable_by(|a, b| (a.seats, &a.tables).cmp(&(b.seats, &b.tables)));
+        let singles = singles
+            .into_iter()
+            .map(|t| (&t.id, day.holds(&t.id)))
+            .collect();
+        let combinations = combinations
+            .into_iter()
+            .map(|c| {
+                (
+                    c.tables.as_slice(),
+                    c.tables.iter().map(|t| day.holds(t)).collect(),
+                )
+            })
+            .collect();
         Ok(Plan {
             day,
             party_size,
@@ -191,33 +263,49 @@ impl<'a> Plan<'a> {
     fn requested_minute(&self, time: ClockTime) -> Minute {
         let t = time.minutes();
         let covered = |m: Minute| self.spans.iter().any(|&(s, e)| s <= m && m < e);
-        if !covered(t) && covered(t + MINUTES_PER_DAY) { t + MINUTES_PER_DAY } else { t }
+        if !covered(t) && covered(t + MINUTES_PER_DAY) {
+            t + MINUTES_PER_DAY
+        } else {
+            t
+        }
     }
 
     /// The whole turn lies inside one opening range.
     fn within_hours(&self, start: Minute) -> bool {
-        self.spans.iter().any(|&(s, e)| s <= start && start + self.turn <= e)
+        self.spans
+            .iter()
+            .any(|&(s, e)| s <= start && start + self.turn <= e)
     }
 
     fn try_start(&self, start: Minute) -> Fit {
         let end = start + self.hold;
-        let free = |table: &TableId| self.day.is_free(table, start, end, self.ignore);
+        let free = |holds: &[Hold]| free_of(holds, start, end, self.ignore);
         let table_ids = self
             .singles
             .iter()
-            .find(|t| free(&t.id))
-            .map(|t| vec![t.id.clone()])
-            .or_else(|| self.combinations.iter().find(|c| c.tables.iter().all(free)).map(|c| c.tables.clone()));
+            .find(|(_, holds)| free(holds))
+            .map(|(id, _)| vec![(*id).clone()])
+            .or_else(|| {
+                self.combinations
+                    .iter()
+                    .find(|(_, holds)| holds.iter().all(|h| free(h)))
+                    .map(|(tables, _)| tables.to_vec())
+            });
         match (table_ids, self.pacing) {
             (None, _) => Fit::NoTable,
-            (Some(_), Some(max)) if self.day.guests_starting_near(start, self.ignore) + u32::from(self.party_size) > max => {
+            (Some(_), Some(max))
+                if self.day.guests_starting_near(start, self.ignore)
+                    + u32::from(self.party_size)
+                    > max =>
+            {
                 Fit::PacingFull
             }
             (Some(table_ids), _) => Fit::Seated(table_ids),
         }
     }
 
-    fn bookable_starts(&self) -> impl Iterator<Item = Minute> + '_ {
+    /// Grid starts whose whole turn lies in opening hours and that respect the notice.
+    fn grid_starts(&self) -> impl Iterator<Item = Minute> + '_ {
         self.spans
             .iter()
             .flat_map(|&(s, e)| {
@@ -227,13 +315,23 @@ impl<'a> Plan<'a> {
                     .take_while(move |&start| start < e)
             })
             .filter(|&start| i64::from(start) >= self.earliest && self.within_hours(start))
+    }
+
+    fn bookable_starts(&self) -> impl Iterator<Item = Minute> + '_ {
+        self.grid_starts()
             .filter(|&start| matches!(self.try_start(start), Fit::Seated(_)))
     }
 
     /// Up to three bookable starts, nearest to the requested minute first (earlier on a tie).
+    /// Starts are tried outward from the request, so a busy day stops at the first three.
     fn alternatives(&self, requested: Minute) -> Vec<ClockTime> {
-        let mut starts: Vec<Minute> = self.bookable_starts().collect();
+        let mut starts: Vec<Minute> = self.grid_starts().collect();
         starts.sort_unstable_by_key(|&s| ((s - requested).abs(), s));
-        starts.into_iter().take(MAX_ALTERNATIVES).map(ClockTime::from_minute).collect()
+        starts
+            .into_iter()
+            .filter(|&start| matches!(self.try_start(start), Fit::Seated(_)))
+            .take(MAX_ALTERNATIVES)
+            .map(ClockTime::from_minute)
+            .collect()
     }
 }

@@ -17,11 +17,24 @@ pub struct Booking {
     pub party_size: u16,
 }
 
+/// One table's hold, indexed by table.
 #[derive(Debug, Clone)]
-struct Hold {
+pub(crate) struct Hold {
     start: Minute,
     end: Minute,
     reservation_id: ReservationId,
+}
+
+/// Whether none of `holds` overlaps `[start, end)`, ignoring the holds of `ignore`.
+pub(crate) fn free_of(
+    holds: &[Hold],
+    start: Minute,
+    end: Minute,
+    ignore: Option<&ReservationId>,
+) -> bool {
+    holds
+        .iter()
+        .all(|h| h.end <= start || end <= h.start || Some(&h.reservation_id) == ignore)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,7 +51,9 @@ pub struct DayBook {
 
 impl PartialEq for DayBook {
     fn eq(&self, other: &Self) -> bool {
-        self.restaurant_id == other.restaurant_id && self.date == other.date && self.bookings == other.bookings
+        self.restaurant_id == other.restaurant_id
+            && self.date == other.date
+            && self.bookings == other.bookings
     }
 }
 
@@ -96,7 +111,9 @@ impl DayBook {
     /// Frees the tables from `from` on: the hold is cut back to `from` (never before its start),
     /// and removed when nothing of it remains.
     pub fn release(&mut self, reservation_id: &ReservationId, from: Minute) {
-        let Some(booking) = self.bookings.get(reservation_id) else { return };
+        let Some(booking) = self.bookings.get(reservation_id) else {
+            return;
+        };
         let held_until = booking.held_until.min(from.max(booking.start));
         if held_until <= booking.start {
             self.remove(reservation_id);
@@ -108,7 +125,9 @@ impl DayBook {
     }
 
     fn remove(&mut self, reservation_id: &ReservationId) {
-        let Some(old) = self.bookings.remove(reservation_id) else { return };
+        let Some(old) = self.bookings.remove(reservation_id) else {
+            return;
+        };
         for table in &old.table_ids {
             if let Some(holds) = self.by_table.get_mut(table) {
                 holds.retain(|h| &h.reservation_id != reservation_id);
@@ -120,12 +139,19 @@ impl DayBook {
     }
 
     /// Whether `table` is free over `[start, end)`, ignoring the hold of `ignore`.
-    pub fn is_free(&self, table: &TableId, start: Minute, end: Minute, ignore: Option<&ReservationId>) -> bool {
-        self.by_table.get(table).is_none_or(|holds| {
-            holds
-                .iter()
-                .all(|h| h.end <= start || end <= h.start || Some(&h.reservation_id) == ignore)
-        })
+    pub fn is_free(
+        &self,
+        table: &TableId,
+        start: Minute,
+        end: Minute,
+        ignore: Option<&ReservationId>,
+    ) -> bool {
+        free_of(self.holds(table), start, end, ignore)
+    }
+
+    /// The holds on `table`, looked up once per decision rather than once per start time.
+    pub(crate) fn holds(&self, table: &TableId) -> &[Hold] {
+        self.by_table.get(table).map_or(&[], Vec::as_slice)
     }
 
     /// Guests starting in the 15-minute interval that contains `start`, not counting `ignore`.
@@ -207,7 +233,10 @@ impl From<DayBookRepr> for DayBook {
     fn from(repr: DayBookRepr) -> Self {
         let mut book = DayBook::new(repr.restaurant_id, repr.date);
         for (index, occupancy) in repr.bookings.iter().enumerate() {
-            let id = occupancy.reservation_id.clone().unwrap_or_else(|| placeholder_id(index));
+            let id = occupancy
+                .reservation_id
+                .clone()
+                .unwrap_or_else(|| placeholder_id(index));
             book.allocate(id, occupancy.booking(repr.date));
         }
         book
@@ -233,7 +262,15 @@ mod tests {
 
     fn book_with(start: Minute, end: Minute) -> DayBook {
         let mut book = DayBook::new(RestaurantId::parse("r").unwrap(), date(2026, 12, 8));
-        book.allocate(id("a"), Booking { table_ids: vec![table("T1")], start, held_until: end, party_size: 2 });
+        book.allocate(
+            id("a"),
+            Booking {
+                table_ids: vec![table("T1")],
+                start,
+                held_until: end,
+                party_size: 2,
+            },
+        );
         book
     }
 

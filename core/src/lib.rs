@@ -31,6 +31,9 @@ pub mod stream;
 pub mod time;
 mod wire;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use command::Command;
 pub use decider::{State, decide, evolve, streams_to_load};
 pub use error::{DomainError, ErrorCode, ErrorKind};

@@ -103,17 +103,30 @@ impl<'a> Schedule<'a> {
                 .map_err(|m| invalid(m, &format!("opening_hours.{name}")))?;
         }
         if self.exceptions.len() > MAX_EXCEPTIONS {
-            return Err(invalid(format!("at most {MAX_EXCEPTIONS} exceptions"), "exceptions"));
+            return Err(invalid(
+                format!("at most {MAX_EXCEPTIONS} exceptions"),
+                "exceptions",
+            ));
         }
         for (index, exception) in self.exceptions.iter().enumerate() {
             let field = format!("exceptions[{index}]");
             if exception.closed && !exception.hours.is_empty() {
-                return Err(invalid("an exception is either closed or has hours".into(), &field));
+                return Err(invalid(
+                    "an exception is either closed or has hours".into(),
+                    &field,
+                ));
             }
-            if self.exceptions[..index].iter().any(|e| e.date == exception.date) {
-                return Err(invalid(format!("{} has two exceptions", exception.date), &field));
+            if self.exceptions[..index]
+                .iter()
+                .any(|e| e.date == exception.date)
+            {
+                return Err(invalid(
+                    format!("{} has two exceptions", exception.date),
+                    &field,
+                ));
             }
-            let (Ok(before), Ok(after)) = (exception.date.yesterday(), exception.date.tomorrow()) else {
+            let (Ok(before), Ok(after)) = (exception.date.yesterday(), exception.date.tomorrow())
+            else {
                 return Err(invalid("date out of range".into(), &field));
             };
             check_day(self.ranges_on(before), self.ranges_on(exception.date))
@@ -166,12 +179,26 @@ mod tests {
 
     #[test]
     fn exceptions_override_the_weekday() {
-        let weekly = WeeklyHours { tuesday: ranges(&["12:00-15:00"]), ..Default::default() };
+        let weekly = WeeklyHours {
+            tuesday: ranges(&["12:00-15:00"]),
+            ..Default::default()
+        };
         let exceptions = vec![
-            Exception { date: date(2026, 12, 8), closed: true, hours: vec![] },
-            Exception { date: date(2026, 12, 15), closed: false, hours: ranges(&["18:00-01:00"]) },
+            Exception {
+                date: date(2026, 12, 8),
+                closed: true,
+                hours: vec![],
+            },
+            Exception {
+                date: date(2026, 12, 15),
+                closed: false,
+                hours: ranges(&["18:00-01:00"]),
+            },
         ];
-        let schedule = Schedule { weekly: &weekly, exceptions: &exceptions };
+        let schedule = Schedule {
+            weekly: &weekly,
+            exceptions: &exceptions,
+        };
         assert!(schedule.ranges_on(date(2026, 12, 8)).is_empty());
         assert_eq!(schedule.spans_on(date(2026, 12, 15)), vec![(1080, 1500)]);
         assert_eq!(schedule.spans_on(date(2026, 12, 22)), vec![(720, 900)]);
@@ -180,8 +207,16 @@ mod tests {
 
     #[test]
     fn overlapping_ranges_are_refused() {
-        let weekly = WeeklyHours { monday: ranges(&["12:00-15:00", "14:00-18:00"]), ..Default::default() };
-        let err = Schedule { weekly: &weekly, exceptions: &[] }.validate().unwrap_err();
+        let weekly = WeeklyHours {
+            monday: ranges(&["12:00-15:00", "14:00-18:00"]),
+            ..Default::default()
+        };
+        let err = Schedule {
+            weekly: &weekly,
+            exceptions: &[],
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidOpeningHours);
         assert_eq!(err.field.as_deref(), Some("opening_hours.monday"));
     }
@@ -193,9 +228,24 @@ mod tests {
             monday: ranges(&["02:00-10:00"]),
             ..Default::default()
         };
-        let err = Schedule { weekly: &weekly, exceptions: &[] }.validate().unwrap_err();
+        let err = Schedule {
+            weekly: &weekly,
+            exceptions: &[],
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("opening_hours.sunday"));
-        let fine = WeeklyHours { monday: ranges(&["03:00-10:00"]), ..weekly };
-        assert!(Schedule { weekly: &fine, exceptions: &[] }.validate().is_ok());
+        let fine = WeeklyHours {
+            monday: ranges(&["03:00-10:00"]),
+            ..weekly
+        };
+        assert!(
+            Schedule {
+                weekly: &fine,
+                exceptions: &[]
+            }
+            .validate()
+            .is_ok()
+        );
     }
 }

@@ -73,7 +73,8 @@ impl BookingPolicy {
 
     pub fn validate(&self) -> Result<(), DomainError> {
         let invalid = |field: &str, message: &str| {
-            Err(DomainError::new(ErrorCode::InvalidPolicy, message).with_field(format!("policy.{field}")))
+            Err(DomainError::new(ErrorCode::InvalidPolicy, message)
+                .with_field(format!("policy.{field}")))
         };
         let turn_ok = |t: u16| (5..=720).contains(&t);
         if !turn_ok(self.turn_minutes) {
@@ -83,15 +84,16 @@ impl BookingPolicy {
             return invalid("turn_by_party_size", "at most 20 bands");
         }
         for (i, band) in self.turn_by_party_size.iter().enumerate() {
-            if band.min_party < 1 || band.min_party > band.max_party || !turn_ok(band.turn_minutes) {
+            if band.min_party < 1 || band.min_party > band.max_party || !turn_ok(band.turn_minutes)
+            {
                 return invalid(
                     &format!("turn_by_party_size[{i}]"),
                     "a band needs 1 <= min_party <= max_party and a turn of 5 to 720 minutes",
                 );
             }
-            let overlaps = self.turn_by_party_size[..i]
-                .iter()
-                .any(|other| band.min_party <= other.max_party && other.min_party <= band.max_party);
+            let overlaps = self.turn_by_party_size[..i].iter().any(|other| {
+                band.min_party <= other.max_party && other.min_party <= band.max_party
+            });
             if overlaps {
                 return invalid(&format!("turn_by_party_size[{i}]"), "bands overlap");
             }
@@ -100,7 +102,10 @@ impl BookingPolicy {
             return invalid("buffer_minutes", "buffer must be at most 240 minutes");
         }
         if self.flex_minutes > 120 || i32::from(self.flex_minutes) % SLOT_MINUTES != 0 {
-            return invalid("flex_minutes", "flex must be a multiple of 15 up to 120 minutes");
+            return invalid(
+                "flex_minutes",
+                "flex must be a multiple of 15 up to 120 minutes",
+            );
         }
         if self.lead_minutes > 7 * 24 * 60 {
             return invalid("lead_minutes", "lead time must be at most 7 days");
@@ -134,7 +139,11 @@ mod tests {
     #[test]
     fn turn_time_follows_party_size_bands() {
         let policy = BookingPolicy {
-            turn_by_party_size: vec![TurnBand { min_party: 5, max_party: 8, turn_minutes: 90 }],
+            turn_by_party_size: vec![TurnBand {
+                min_party: 5,
+                max_party: 8,
+                turn_minutes: 90,
+            }],
             ..Default::default()
         };
         assert_eq!(policy.turn_for(4), 60);
@@ -143,17 +152,31 @@ mod tests {
 
     #[test]
     fn invalid_policies_name_the_field() {
-        let flex = BookingPolicy { flex_minutes: 10, ..Default::default() };
+        let flex = BookingPolicy {
+            flex_minutes: 10,
+            ..Default::default()
+        };
         let err = flex.validate().unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidPolicy);
         assert_eq!(err.field.as_deref(), Some("policy.flex_minutes"));
         let bands = BookingPolicy {
             turn_by_party_size: vec![
-                TurnBand { min_party: 1, max_party: 4, turn_minutes: 60 },
-                TurnBand { min_party: 4, max_party: 8, turn_minutes: 90 },
+                TurnBand {
+                    min_party: 1,
+                    max_party: 4,
+                    turn_minutes: 60,
+                },
+                TurnBand {
+                    min_party: 4,
+                    max_party: 8,
+                    turn_minutes: 90,
+                },
             ],
             ..Default::default()
         };
-        assert_eq!(bands.validate().unwrap_err().field.as_deref(), Some("policy.turn_by_party_size[1]"));
+        assert_eq!(
+            bands.validate().unwrap_err().field.as_deref(),
+            Some("policy.turn_by_party_size[1]")
+        );
     }
 }

@@ -46,7 +46,13 @@ pub struct ValidRequest {
 }
 
 impl ValidRequest {
-    pub fn into_command(self, reservation_id: ReservationId, restaurant_id: crate::ids::RestaurantId, user_id: UserId, now: DateTime) -> RequestReservation {
+    pub fn into_command(
+        self,
+        reservation_id: ReservationId,
+        restaurant_id: crate::ids::RestaurantId,
+        user_id: UserId,
+        now: DateTime,
+    ) -> RequestReservation {
         RequestReservation {
             reservation_id,
             restaurant_id,
@@ -65,17 +71,35 @@ impl ReservationRequest {
     pub fn validate(&self) -> Result<ValidRequest, Vec<DomainError>> {
         let mut errors = Vec::new();
         let e = &mut errors;
-        let id = self.id.as_deref().map(|id| keep(e, ReservationId::parse(id), "id"));
-        let user_id = self.user_id.as_deref().map(|id| keep(e, UserId::parse(id), "user_id"));
-        let name = keep(e, validate_name(&self.name, "name").map(|()| self.name.trim().to_string()), "name");
+        let id = self
+            .id
+            .as_deref()
+            .map(|id| keep(e, ReservationId::parse(id), "id"));
+        let user_id = self
+            .user_id
+            .as_deref()
+            .map(|id| keep(e, UserId::parse(id), "user_id"));
+        let name = keep(
+            e,
+            validate_name(&self.name, "name").map(|()| self.name.trim().to_string()),
+            "name",
+        );
         let party_size = keep(e, party_size(self.party_size), "party_size");
         let date = keep(e, parse_date(&self.date), "date");
         let time = keep(e, ClockTime::parse(&self.time), "time");
         match (id, user_id, name, party_size, date, time) {
             (id, user_id, Some(name), Some(party_size), Some(date), Some(time))
-                if id.as_ref().is_none_or(Option::is_some) && user_id.as_ref().is_none_or(Option::is_some) =>
+                if id.as_ref().is_none_or(Option::is_some)
+                    && user_id.as_ref().is_none_or(Option::is_some) =>
             {
-                Ok(ValidRequest { id: id.flatten(), user_id: user_id.flatten(), name, party_size, date, time })
+                Ok(ValidRequest {
+                    id: id.flatten(),
+                    user_id: user_id.flatten(),
+                    name,
+                    party_size,
+                    date,
+                    time,
+                })
             }
             _ => Err(errors),
         }
@@ -83,16 +107,26 @@ impl ReservationRequest {
 }
 
 /// Keeps a parsed field, or records its error under `field`.
-fn keep<T>(errors: &mut Vec<DomainError>, result: Result<T, DomainError>, field: &str) -> Option<T> {
+fn keep<T>(
+    errors: &mut Vec<DomainError>,
+    result: Result<T, DomainError>,
+    field: &str,
+) -> Option<T> {
     result.map_err(|e| errors.push(e.with_field(field))).ok()
 }
 
 fn party_size(value: i64) -> Result<u16, DomainError> {
     if value < 1 {
-        return Err(DomainError::new(ErrorCode::InvalidPartySize, "a party has at least one guest"));
+        return Err(DomainError::new(
+            ErrorCode::InvalidPartySize,
+            "a party has at least one guest",
+        ));
     }
     if value > MAX_PARTY_SIZE {
-        return Err(DomainError::new(ErrorCode::PartyTooLarge, format!("no restaurant seats more than {MAX_PARTY_SIZE}")));
+        return Err(DomainError::new(
+            ErrorCode::PartyTooLarge,
+            format!("no restaurant seats more than {MAX_PARTY_SIZE}"),
+        ));
     }
     u16::try_from(value).map_err(|_| DomainError::new(ErrorCode::PartyTooLarge, "party too large"))
 }
@@ -120,18 +154,27 @@ pub enum Preview {
 
 /// Previews `request` against `snapshot`: the same decision the server makes, with no event
 /// recorded anywhere.
-pub fn preview(snapshot: &DaySnapshot, request: &ReservationRequest, now: DateTime) -> Result<Preview, Vec<DomainError>> {
+pub fn preview(
+    snapshot: &DaySnapshot,
+    request: &ReservationRequest,
+    now: DateTime,
+) -> Result<Preview, Vec<DomainError>> {
     let valid = request.validate()?;
     if valid.date != snapshot.date {
-        return Err(vec![DomainError::new(
-            ErrorCode::InvalidDate,
-            format!("this snapshot is for {}, not {}", snapshot.date, valid.date),
-        )
-        .with_field("date")]);
+        return Err(vec![
+            DomainError::new(
+                ErrorCode::InvalidDate,
+                format!("this snapshot is for {}, not {}", snapshot.date, valid.date),
+            )
+            .with_field("date"),
+        ]);
     }
     let state = snapshot.state().map_err(|e| vec![e])?;
     let preview_id = ReservationId::trusted("preview".into());
-    let user_id = valid.user_id.clone().unwrap_or_else(|| UserId::trusted("preview".into()));
+    let user_id = valid
+        .user_id
+        .clone()
+        .unwrap_or_else(|| UserId::trusted("preview".into()));
     let command = valid.into_command(preview_id, snapshot.restaurant.id.clone(), user_id, now);
     let events = decide(&Command::RequestReservation(command), &state).map_err(|e| vec![e])?;
     events
@@ -154,5 +197,136 @@ pub fn preview(snapshot: &DaySnapshot, request: &ReservationRequest, now: DateTi
             }),
             _ => None,
         })
-        .ok_or_else(|| vec![DomainError::new(ErrorCode::MalformedInput, "the request produced no decision")])
+        .ok_or_else(|| {
+            vec![DomainError::new(
+                ErrorCode::MalformedInput,
+                "the request produced no decision",
+            )]
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decider::State;
+    use crate::fixtures::*;
+    use crate::snapshot::DaySnapshot;
+    use serde_json::json;
+
+    fn raw(value: serde_json::Value) -> ReservationRequest {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn validation_reports_every_bad_field() {
+        let request = raw(
+            json!({"id": "a b", "user_id": "", "name": " ", "party_size": 0, "date": "2026-13-01", "time": "7pm"}),
+        );
+        let errors = request.validate().unwrap_err();
+        let found: Vec<(ErrorCode, Option<&str>)> = errors
+            .iter()
+            .map(|e| (e.code, e.field.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (ErrorCode::InvalidId, Some("id")),
+                (ErrorCode::InvalidId, Some("user_id")),
+                (ErrorCode::InvalidName, Some("name")),
+                (ErrorCode::InvalidPartySize, Some("party_size")),
+                (ErrorCode::InvalidDate, Some("date")),
+                (ErrorCode::InvalidTime, Some("time")),
+            ]
+        );
+        let huge = raw(
+            json!({"name": "Ada", "party_size": 100_000, "date": "2026-12-08", "time": "19:00"}),
+        );
+        assert_eq!(
+            huge.validate().unwrap_err()[0].code,
+            ErrorCode::PartyTooLarge
+        );
+        let fine =
+            raw(json!({"name": " Ada ", "party_size": 2, "date": "2026-12-08", "time": "19:00"}));
+        let valid = fine.validate().unwrap();
+        assert_eq!(
+            (valid.name.as_str(), valid.party_size, valid.id),
+            ("Ada", 2, None)
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_malformed_not_invalid() {
+        assert!(
+            serde_json::from_value::<ReservationRequest>(
+                json!({"name": "A", "party_size": "2", "date": "", "time": ""})
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_value::<ReservationRequest>(
+                json!({"name": "A", "party_size": 2, "date": "", "time": "", "x": 1})
+            )
+            .is_err()
+        );
+    }
+
+    fn snapshot_with_19_00_taken() -> DaySnapshot {
+        let r = restaurant(&[("T6", 6)], &[]);
+        let [a1, a2] = confirmed("a", 6, "19:00", "19:00", &["T6"]);
+        let state = State::from_events(&[registered(r.clone()), a1, a2]);
+        DaySnapshot::of(&r, &state.day_books[&day()])
+    }
+
+    #[test]
+    fn a_preview_is_the_decision_the_server_would_make() {
+        let snapshot = snapshot_with_19_00_taken();
+        let request =
+            raw(json!({"name": "Ada", "party_size": 4, "date": "2026-12-08", "time": "19:45"}));
+        assert_eq!(
+            preview(&snapshot, &request, now()).unwrap(),
+            Preview::Confirmed {
+                date: day(),
+                party_size: 4,
+                requested_time: clock("19:45"),
+                time: clock("20:00"),
+                starts_at: at("20:00"),
+                table_ids: vec![t("T6")],
+            }
+        );
+        let taken =
+            raw(json!({"name": "Ada", "party_size": 4, "date": "2026-12-08", "time": "19:00"}));
+        assert_eq!(
+            preview(&snapshot, &taken, now()).unwrap(),
+            Preview::Rejected {
+                date: day(),
+                party_size: 4,
+                requested_time: clock("19:00"),
+                reason: RejectionReason::NoTableAvailable,
+                alternatives: vec![clock("18:00"), clock("20:00"), clock("17:45")],
+            }
+        );
+    }
+
+    #[test]
+    fn a_preview_refuses_what_the_server_would_refuse() {
+        let snapshot = snapshot_with_19_00_taken();
+        let other_day =
+            raw(json!({"name": "Ada", "party_size": 4, "date": "2026-12-09", "time": "19:00"}));
+        assert_eq!(
+            preview(&snapshot, &other_day, now()).unwrap_err()[0].code,
+            ErrorCode::InvalidDate
+        );
+        let too_big =
+            raw(json!({"name": "Ada", "party_size": 7, "date": "2026-12-08", "time": "19:00"}));
+        assert_eq!(
+            preview(&snapshot, &too_big, now()).unwrap_err()[0].code,
+            ErrorCode::PartyTooLarge
+        );
+        let late =
+            raw(json!({"name": "Ada", "party_size": 2, "date": "2026-12-08", "time": "19:00"}));
+        assert_eq!(
+            preview(&snapshot, &late, at("19:30")).unwrap_err()[0].code,
+            ErrorCode::InThePast
+        );
+    }
 }

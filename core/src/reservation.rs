@@ -107,7 +107,11 @@ impl Reservation {
             status: Status::Confirmed,
             reason: None,
             alternatives: Vec::new(),
-            history: vec![Change { at: e.at, change: ChangeKind::Confirmed, by: None }],
+            history: vec![Change {
+                at: e.at,
+                change: ChangeKind::Confirmed,
+                by: None,
+            }],
         }
     }
 
@@ -126,17 +130,49 @@ impl Reservation {
             status: Status::Rejected,
             reason: Some(e.reason),
             alternatives: e.alternatives.clone(),
-            history: vec![Change { at: e.at, change: ChangeKind::Rejected, by: None }],
+            history: vec![Change {
+                at: e.at,
+                change: ChangeKind::Rejected,
+                by: None,
+            }],
         }
     }
 
     /// Applies a later event of this reservation's stream.
     pub fn apply(&mut self, event: &Event) {
         let (status, change) = match event {
-            Event::ReservationCancelled(e) => (Status::Cancelled, Change { at: e.at, change: ChangeKind::Cancelled, by: Some(e.by) }),
-            Event::ReservationSeated(e) => (Status::Seated, Change { at: e.at, change: ChangeKind::Seated, by: None }),
-            Event::ReservationCompleted(e) => (Status::Completed, Change { at: e.at, change: ChangeKind::Completed, by: None }),
-            Event::ReservationMarkedNoShow(e) => (Status::NoShow, Change { at: e.at, change: ChangeKind::NoShow, by: None }),
+            Event::ReservationCancelled(e) => (
+                Status::Cancelled,
+                Change {
+                    at: e.at,
+                    change: ChangeKind::Cancelled,
+                    by: Some(e.by),
+                },
+            ),
+            Event::ReservationSeated(e) => (
+                Status::Seated,
+                Change {
+                    at: e.at,
+                    change: ChangeKind::Seated,
+                    by: None,
+                },
+            ),
+            Event::ReservationCompleted(e) => (
+                Status::Completed,
+                Change {
+                    at: e.at,
+                    change: ChangeKind::Completed,
+                    by: None,
+                },
+            ),
+            Event::ReservationMarkedNoShow(e) => (
+                Status::NoShow,
+                Change {
+                    at: e.at,
+                    change: ChangeKind::NoShow,
+                    by: None,
+                },
+            ),
             Event::ReservationModified(e) => {
                 self.party_size = e.party_size;
                 self.date = e.date;
@@ -144,7 +180,14 @@ impl Reservation {
                 self.time = Some(e.time);
                 self.starts_at = Some(e.starts_at);
                 self.table_ids = e.table_ids.clone();
-                (self.status, Change { at: e.at, change: ChangeKind::Modified, by: Some(e.by) })
+                (
+                    self.status,
+                    Change {
+                        at: e.at,
+                        change: ChangeKind::Modified,
+                        by: Some(e.by),
+                    },
+                )
             }
             _ => return,
         };

@@ -32,7 +32,11 @@ pub struct Combination {
 impl Combination {
     /// A stable name for ordering and display: the table ids joined by `+`.
     pub fn name(&self) -> String {
-        self.tables.iter().map(TableId::as_str).collect::<Vec<_>>().join("+")
+        self.tables
+            .iter()
+            .map(TableId::as_str)
+            .collect::<Vec<_>>()
+            .join("+")
     }
 }
 
@@ -56,7 +60,10 @@ pub struct Restaurant {
 
 impl Restaurant {
     pub fn schedule(&self) -> Schedule<'_> {
-        Schedule { weekly: &self.opening_hours, exceptions: &self.exceptions }
+        Schedule {
+            weekly: &self.opening_hours,
+            exceptions: &self.exceptions,
+        }
     }
 
     /// The biggest party that can be seated: the biggest table or combination, unless the policy
@@ -69,7 +76,9 @@ impl Restaurant {
             .chain(self.combinations.iter().map(|c| c.seats))
             .max()
             .unwrap_or(0);
-        self.policy.max_party_size.map_or(physical, |limit| limit.min(physical))
+        self.policy
+            .max_party_size
+            .map_or(physical, |limit| limit.min(physical))
     }
 
     pub fn validate(&self) -> Result<(), DomainError> {
@@ -84,7 +93,10 @@ impl Restaurant {
 /// A display name: 1 to 200 characters, no control characters.
 pub fn validate_name(name: &str, field: &str) -> Result<(), DomainError> {
     let trimmed = name.trim();
-    if trimmed.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+    if trimmed.is_empty()
+        || name.chars().count() > MAX_NAME_LEN
+        || name.chars().any(char::is_control)
+    {
         return Err(DomainError::new(
             ErrorCode::InvalidName,
             format!("{field} must be 1 to {MAX_NAME_LEN} characters without control characters"),
@@ -100,13 +112,18 @@ pub fn validate_timezone(timezone: &str) -> Result<(), DomainError> {
         && timezone.len() <= 64
         && timezone.split('/').all(|part| {
             !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
         });
     if well_formed {
         Ok(())
     } else {
-        Err(DomainError::new(ErrorCode::InvalidTimezone, format!("{timezone:?} is not an IANA time-zone name"))
-            .with_field("timezone"))
+        Err(DomainError::new(
+            ErrorCode::InvalidTimezone,
+            format!("{timezone:?} is not an IANA time-zone name"),
+        )
+        .with_field("timezone"))
     }
 }
 
@@ -115,12 +132,18 @@ pub fn validate_tables(tables: &[Table], combinations: &[Combination]) -> Result
         Err(DomainError::new(ErrorCode::InvalidTables, message).with_field(field))
     };
     if tables.is_empty() || tables.len() > MAX_TABLES {
-        return bad_tables("tables".into(), format!("a restaurant needs 1 to {MAX_TABLES} tables"));
+        return bad_tables(
+            "tables".into(),
+            format!("a restaurant needs 1 to {MAX_TABLES} tables"),
+        );
     }
     let mut ids: Vec<&TableId> = Vec::with_capacity(tables.len());
     for (i, table) in tables.iter().enumerate() {
         if !(1..=MAX_SEATS).contains(&table.seats) {
-            return bad_tables(format!("tables[{i}].seats"), format!("a table seats 1 to {MAX_SEATS}"));
+            return bad_tables(
+                format!("tables[{i}].seats"),
+                format!("a table seats 1 to {MAX_SEATS}"),
+            );
         }
         if let Some(area) = &table.area {
             validate_name(area, &format!("tables[{i}].area"))?;
@@ -132,12 +155,16 @@ pub fn validate_tables(tables: &[Table], combinations: &[Combination]) -> Result
         return bad_tables("tables".into(), format!("table {} appears twice", pair[0]));
     }
     if combinations.len() > MAX_COMBINATIONS {
-        return Err(DomainError::new(ErrorCode::InvalidCombination, format!("at most {MAX_COMBINATIONS} combinations"))
-            .with_field("combinations"));
+        return Err(DomainError::new(
+            ErrorCode::InvalidCombination,
+            format!("at most {MAX_COMBINATIONS} combinations"),
+        )
+        .with_field("combinations"));
     }
     for (i, combination) in combinations.iter().enumerate() {
         let invalid = |message: String| {
-            Err(DomainError::new(ErrorCode::InvalidCombination, message).with_field(format!("combinations[{i}]")))
+            Err(DomainError::new(ErrorCode::InvalidCombination, message)
+                .with_field(format!("combinations[{i}]")))
         };
         if combination.tables.len() < 2 || combination.tables.len() > 10 {
             return invalid("a combination joins 2 to 10 tables".into());
@@ -153,9 +180,14 @@ pub fn validate_tables(tables: &[Table], combinations: &[Combination]) -> Result
             }
         }
         if combination.seats == 0 || u32::from(combination.seats) > seats {
-            return invalid(format!("a combination seats 1 to {seats} (its tables' seats together)"));
+            return invalid(format!(
+                "a combination seats 1 to {seats} (its tables' seats together)"
+            ));
         }
-        if combinations[..i].iter().any(|other| same_tables(other, combination)) {
+        if combinations[..i]
+            .iter()
+            .any(|other| same_tables(other, combination))
+        {
             return invalid("the same tables are combined twice".into());
         }
     }
@@ -171,7 +203,11 @@ mod tests {
     use super::*;
 
     fn table(id: &str, seats: u16) -> Table {
-        Table { id: TableId::parse(id).unwrap(), seats, area: None }
+        Table {
+            id: TableId::parse(id).unwrap(),
+            seats,
+            area: None,
+        }
     }
 
     #[test]
@@ -192,10 +228,16 @@ mod tests {
     fn tables_and_combinations_are_checked() {
         let dup = validate_tables(&[table("T1", 2), table("T1", 4)], &[]).unwrap_err();
         assert_eq!(dup.code, ErrorCode::InvalidTables);
-        let unknown = Combination { tables: vec![TableId::parse("T1").unwrap(), TableId::parse("T9").unwrap()], seats: 4 };
+        let unknown = Combination {
+            tables: vec![TableId::parse("T1").unwrap(), TableId::parse("T9").unwrap()],
+            seats: 4,
+        };
         let err = validate_tables(&[table("T1", 2)], &[unknown]).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidCombination);
-        let too_many = Combination { tables: vec![TableId::parse("T1").unwrap(), TableId::parse("T2").unwrap()], seats: 9 };
+        let too_many = Combination {
+            tables: vec![TableId::parse("T1").unwrap(), TableId::parse("T2").unwrap()],
+            seats: 9,
+        };
         assert!(validate_tables(&[table("T1", 4), table("T2", 4)], &[too_many]).is_err());
     }
 
@@ -203,8 +245,14 @@ mod tests {
     fn names_and_zones_are_checked() {
         assert!(validate_timezone("America/Argentina/Buenos_Aires").is_ok());
         assert!(validate_timezone("UTC").is_ok());
-        assert_eq!(validate_timezone("../etc").unwrap_err().code, ErrorCode::InvalidTimezone);
-        assert_eq!(validate_name("  ", "name").unwrap_err().code, ErrorCode::InvalidName);
+        assert_eq!(
+            validate_timezone("../etc").unwrap_err().code,
+            ErrorCode::InvalidTimezone
+        );
+        assert_eq!(
+            validate_name("  ", "name").unwrap_err().code,
+            ErrorCode::InvalidName
+        );
         assert!(validate_name("Ada\u{0}", "name").is_err());
     }
 }

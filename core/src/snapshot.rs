@@ -28,10 +28,17 @@ pub struct DaySnapshot {
 
 impl DaySnapshot {
     pub fn of(restaurant: &Restaurant, day: &DayBook) -> Self {
-        let mut occupancy: Vec<Occupancy> =
-            day.bookings().map(|(_, booking)| Occupancy::of(day.date(), None, booking)).collect();
+        let mut occupancy: Vec<Occupancy> = day
+            .bookings()
+            .map(|(_, booking)| Occupancy::of(day.date(), None, booking))
+            .collect();
         occupancy.sort_by(|a, b| (a.starts_at, &a.table_ids).cmp(&(b.starts_at, &b.table_ids)));
-        DaySnapshot { snapshot_version: SNAPSHOT_VERSION, restaurant: restaurant.clone(), date: day.date(), occupancy }
+        DaySnapshot {
+            snapshot_version: SNAPSHOT_VERSION,
+            restaurant: restaurant.clone(),
+            date: day.date(),
+            occupancy,
+        }
     }
 
     /// The day book this snapshot stands for. Refuses snapshots of another version and
@@ -40,7 +47,10 @@ impl DaySnapshot {
         if self.snapshot_version != SNAPSHOT_VERSION {
             return Err(DomainError::new(
                 ErrorCode::MalformedInput,
-                format!("snapshot_version {} is not supported (expected {SNAPSHOT_VERSION})", self.snapshot_version),
+                format!(
+                    "snapshot_version {} is not supported (expected {SNAPSHOT_VERSION})",
+                    self.snapshot_version
+                ),
             )
             .with_field("snapshot_version"));
         }
@@ -54,13 +64,93 @@ impl DaySnapshot {
 
     /// The decision state this snapshot stands for.
     pub fn state(&self) -> Result<State, DomainError> {
-        let mut state = State { restaurant: Some(self.restaurant.clone()), ..State::default() };
+        let mut state = State {
+            restaurant: Some(self.restaurant.clone()),
+            ..State::default()
+        };
         state.day_books.insert(self.date, self.day_book()?);
         Ok(state)
     }
 
     /// Bookable start times for `party_size`, as the server would list them at `now`.
-    pub fn availability(&self, party_size: u16, now: DateTime) -> Result<Vec<ClockTime>, DomainError> {
+    pub fn availability(
+        &self,
+        party_size: u16,
+        now: DateTime,
+    ) -> Result<Vec<ClockTime>, DomainError> {
         availability(&self.restaurant, &self.day_book()?, party_size, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::allocation;
+    use crate::fixtures::*;
+
+    fn booked_day() -> (Restaurant, DayBook) {
+        let r = restaurant(&[("T1", 2), ("T6", 6)], &[]);
+        let mut events = vec![registered(r.clone())];
+        events.extend(confirmed("b", 6, "20:00", "20:00", &["T6"]));
+        events.extend(confirmed("a", 2, "19:00", "19:00", &["T1"]));
+        let state = State::from_events(&events);
+        (r, state.day_books[&day()].clone())
+    }
+
+    #[test]
+    fn a_snapshot_holds_no_guest_data_and_has_a_stable_form() {
+        let (r, day_book) = booked_day();
+        let json = serde_json::to_value(DaySnapshot::of(&r, &day_book)).unwrap();
+        let text = json.to_string();
+        assert!(
+            !text.contains("Ada") && !text.contains("reservation_id") && !text.contains("u1"),
+            "{text}"
+        );
+        assert_eq!(json["snapshot_version"], 1);
+        assert_eq!(json["date"], "2026-12-08");
+        assert_eq!(
+            json["occupancy"][0],
+            serde_json::json!({"table_ids": ["T1"], "starts_at": "2026-12-08T19:00:00", "held_until": "2026-12-08T20:00:00", "party_size": 2})
+        );
+        assert_eq!(json["occupancy"][1]["table_ids"][0], "T6");
+        let back: DaySnapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, DaySnapshot::of(&r, &day_book));
+    }
+
+    #[test]
+    fn availability_from_a_snapshot_equals_the_servers() {
+        let (r, day_book) = booked_day();
+        let snapshot = DaySnapshot::of(&r, &day_book);
+        for party in 1..=6 {
+            assert_eq!(
+                snapshot.availability(party, now()).unwrap(),
+                allocation::availability(&r, &day_book, party, now()).unwrap()
+            );
+        }
+        let times = snapshot.availability(6, now()).unwrap();
+        assert!(
+            times.contains(&clock("19:00"))
+                && !times.contains(&clock("19:15"))
+                && !times.contains(&clock("20:00"))
+        );
+        assert_eq!(times.first(), Some(&clock("12:00")));
+        assert_eq!(times.last(), Some(&clock("22:00")));
+    }
+
+    #[test]
+    fn unsupported_snapshots_are_malformed_input() {
+        let (r, day_book) = booked_day();
+        let mut snapshot = DaySnapshot::of(&r, &day_book);
+        snapshot.snapshot_version = 2;
+        assert_eq!(
+            snapshot.state().unwrap_err().code,
+            ErrorCode::MalformedInput
+        );
+        snapshot.snapshot_version = 1;
+        snapshot.restaurant.tables.clear();
+        assert_eq!(
+            snapshot.availability(2, now()).unwrap_err().code,
+            ErrorCode::InvalidTables
+        );
     }
 }

@@ -12,7 +12,11 @@ pub struct Given {
 }
 
 pub fn given(events: impl IntoIterator<Item = Event>) -> Given {
-    Given { state: events.into_iter().fold(State::default(), |state, e| evolve(state, &e)) }
+    Given {
+        state: events
+            .into_iter()
+            .fold(State::default(), |state, e| evolve(state, &e)),
+    }
 }
 
 pub struct When {
@@ -23,7 +27,10 @@ pub struct When {
 impl Given {
     pub fn when(self, command: Command) -> When {
         let result = decide(&command, &self.state);
-        When { state: self.state, result }
+        When {
+            state: self.state,
+            result,
+        }
     }
 
     pub fn state(&self) -> &State {

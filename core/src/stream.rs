@@ -48,10 +48,20 @@ mod tests {
 
     #[test]
     fn stream_names_round_trip() {
-        for name in ["restaurant:r1", "daybook:r1:2026-12-08", "reservation:0192-abc"] {
+        for name in [
+            "restaurant:r1",
+            "daybook:r1:2026-12-08",
+            "reservation:0192-abc",
+        ] {
             assert_eq!(StreamId::parse(name).unwrap().to_string(), name);
         }
-        for bad in ["restaurant", "daybook:r1", "daybook:r1:2026-12-08:x", "other:x", "restaurant:a b"] {
+        for bad in [
+            "restaurant",
+            "daybook:r1",
+            "daybook:r1:2026-12-08:x",
+            "other:x",
+            "restaurant:a b",
+        ] {
             assert!(StreamId::parse(bad).is_none(), "{bad}");
         }
     }

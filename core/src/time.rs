@@ -41,8 +41,11 @@ impl ClockTime {
     /// Parses exactly `HH:MM` (24-hour clock).
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         parse_hh_mm(text, false).map(ClockTime).ok_or_else(|| {
-            DomainError::new(ErrorCode::InvalidTime, format!("{text:?} is not a time of the form HH:MM"))
-                .with_field("time")
+            DomainError::new(
+                ErrorCode::InvalidTime,
+                format!("{text:?} is not a time of the form HH:MM"),
+            )
+            .with_field("time")
         })
     }
 }
@@ -92,7 +95,10 @@ pub struct TimeRange {
 
 impl TimeRange {
     pub fn new(start: ClockTime, end: ClockTime) -> Self {
-        TimeRange { start: start.0, end: if end.0 == 0 { 1440 } else { end.0 } }
+        TimeRange {
+            start: start.0,
+            end: if end.0 == 0 { 1440 } else { end.0 },
+        }
     }
 
     pub fn parse(text: &str) -> Result<Self, DomainError> {
@@ -106,7 +112,10 @@ impl TimeRange {
         let start = parse_hh_mm(start, false).ok_or_else(invalid)?;
         let end = parse_hh_mm(end, true).ok_or_else(invalid)?;
         // A midnight end is stored as 1440 so that spans are computed uniformly.
-        Ok(TimeRange { start, end: if end == 0 { 1440 } else { end } })
+        Ok(TimeRange {
+            start,
+            end: if end == 0 { 1440 } else { end },
+        })
     }
 
     /// The range on the service day's minute axis: `[start, end)`, `end` past 1440 when the range
@@ -114,13 +123,21 @@ impl TimeRange {
     pub fn span(self) -> (Minute, Minute) {
         let start = i32::from(self.start);
         let end = i32::from(self.end);
-        if end <= start { (start, end + MINUTES_PER_DAY) } else { (start, end) }
+        if end <= start {
+            (start, end + MINUTES_PER_DAY)
+        } else {
+            (start, end)
+        }
     }
 }
 
 impl fmt::Display for TimeRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let end = if self.end == 1440 { "24:00".to_string() } else { ClockTime(self.end).to_string() };
+        let end = if self.end == 1440 {
+            "24:00".to_string()
+        } else {
+            ClockTime(self.end).to_string()
+        };
         write!(f, "{}-{}", ClockTime(self.start), end)
     }
 }
@@ -141,8 +158,11 @@ impl<'de> Deserialize<'de> for TimeRange {
 /// Parses exactly `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<Date, DomainError> {
     let invalid = || {
-        DomainError::new(ErrorCode::InvalidDate, format!("{text:?} is not a date of the form YYYY-MM-DD"))
-            .with_field("date")
+        DomainError::new(
+            ErrorCode::InvalidDate,
+            format!("{text:?} is not a date of the form YYYY-MM-DD"),
+        )
+        .with_field("date")
     };
     let bytes = text.as_bytes();
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
@@ -153,8 +173,19 @@ pub fn parse_date(text: &str) -> Result<Date, DomainError> {
 
 /// Whole days from `from` to `to` (negative when `to` is earlier).
 pub fn days_between(from: Date, to: Date) -> i64 {
-    // Dates are within ±9999 years, so the difference always fits.
-    from.until(to).map(|span| i64::from(span.get_days())).unwrap_or(0)
+    day_number(to) - day_number(from)
+}
+
+/// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's `days_from_civil`):
+/// plain arithmetic, because span arithmetic is the slowest part of a booking decision.
+fn day_number(date: Date) -> i64 {
+    let (month, day) = (i64::from(date.month()), i64::from(date.day()));
+    let year = i64::from(date.year()) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// The position of a civil instant on the minute axis of `service_date`.
@@ -168,9 +199,12 @@ pub fn minute_of(service_date: Date, at: DateTime) -> i64 {
 pub fn datetime_at(service_date: Date, minute: Minute) -> DateTime {
     let days = minute.div_euclid(MINUTES_PER_DAY);
     let clock = ClockTime::from_minute(minute);
-    let date = service_date
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap_or(service_date);
+    let date = match days {
+        0 => service_date,
+        _ => service_date
+            .checked_add(jiff::Span::new().days(days))
+            .unwrap_or(service_date),
+    };
     // Hours and minutes of a ClockTime are always valid.
     date.to_datetime(jiff::civil::Time::constant(
         (clock.minutes() / 60) as i8,
@@ -189,27 +223,72 @@ mod tests {
     fn clock_times_parse_strictly() {
         assert_eq!(ClockTime::parse("19:30").unwrap().minutes(), 19 * 60 + 30);
         for bad in ["7:30", "24:00", "19:60", "19-30", "19:30:00", "ab:cd", ""] {
-            assert_eq!(ClockTime::parse(bad).unwrap_err().code, ErrorCode::InvalidTime, "{bad}");
+            assert_eq!(
+                ClockTime::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidTime,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn ranges_past_midnight_extend_the_service_day() {
         assert_eq!(TimeRange::parse("12:00-15:00").unwrap().span(), (720, 900));
-        assert_eq!(TimeRange::parse("18:00-02:00").unwrap().span(), (1080, 1560));
-        assert_eq!(TimeRange::parse("18:00-00:00").unwrap().span(), (1080, 1440));
-        assert_eq!(TimeRange::parse("18:00-24:00").unwrap().span(), (1080, 1440));
+        assert_eq!(
+            TimeRange::parse("18:00-02:00").unwrap().span(),
+            (1080, 1560)
+        );
+        assert_eq!(
+            TimeRange::parse("18:00-00:00").unwrap().span(),
+            (1080, 1440)
+        );
+        assert_eq!(
+            TimeRange::parse("18:00-24:00").unwrap().span(),
+            (1080, 1440)
+        );
         assert_eq!(TimeRange::parse("00:00-24:00").unwrap().span(), (0, 1440));
-        assert_eq!(TimeRange::parse("18:00-02:00").unwrap().to_string(), "18:00-02:00");
-        assert_eq!(TimeRange::parse("18:00-24:00").unwrap().to_string(), "18:00-24:00");
+        assert_eq!(
+            TimeRange::parse("18:00-02:00").unwrap().to_string(),
+            "18:00-02:00"
+        );
+        assert_eq!(
+            TimeRange::parse("18:00-24:00").unwrap().to_string(),
+            "18:00-24:00"
+        );
         assert!(TimeRange::parse("18:00").is_err());
     }
 
     #[test]
     fn dates_parse_strictly() {
         assert_eq!(parse_date("2026-12-08").unwrap(), date(2026, 12, 8));
-        for bad in ["2026-13-01", "2026-02-30", "20261208", "08.12.2026", "2026-1-08"] {
-            assert_eq!(parse_date(bad).unwrap_err().code, ErrorCode::InvalidDate, "{bad}");
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "20261208",
+            "08.12.2026",
+            "2026-1-08",
+        ] {
+            assert_eq!(
+                parse_date(bad).unwrap_err().code,
+                ErrorCode::InvalidDate,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn day_numbers_match_calendar_arithmetic() {
+        let epoch = date(1970, 1, 1);
+        assert_eq!(day_number(epoch), 0);
+        for (from, to) in [
+            (date(2026, 12, 8), date(2027, 3, 1)),
+            (date(2024, 2, 28), date(2024, 3, 1)),
+            (date(1900, 2, 28), date(2000, 3, 1)),
+            (date(-44, 3, 15), date(2026, 1, 1)),
+        ] {
+            let expected = i64::from(from.until((jiff::Unit::Day, to)).unwrap().get_days());
+            assert_eq!(days_between(from, to), expected, "{from} → {to}");
+            assert_eq!(days_between(to, from), -expected);
         }
     }
 

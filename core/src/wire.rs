@@ -4,12 +4,15 @@
 
 use serde_json::{Map, Value};
 
+/// A wire object's fields, without `type` and `version`.
+pub type Fields = Map<String, Value>;
+
 /// Turns one type's fields at `from_version` into its fields at `from_version + 1`.
 #[derive(Clone, Copy)]
 pub struct Upcaster {
     pub type_name: &'static str,
     pub from_version: u16,
-    pub upcast: fn(Map<String, Value>) -> Result<Map<String, Value>, String>,
+    pub upcast: fn(Fields) -> Result<Fields, String>,
 }
 
 /// Splits a wire object into its type, its version (current when absent) and its fields, and
@@ -36,7 +39,9 @@ pub(crate) fn open_envelope(
             .ok_or_else(|| format!("{type_name}: \"version\" must be a positive integer"))?,
     };
     if version > latest {
-        return Err(format!("{type_name}: version {version} is newer than this build understands ({latest})"));
+        return Err(format!(
+            "{type_name}: version {version} is newer than this build understands ({latest})"
+        ));
     }
     while version < latest {
         let step = upcasters
@@ -124,3 +129,89 @@ macro_rules! versioned_enum {
 }
 
 pub(crate) use versioned_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use serde_json::json;
+
+    fn rename_guest(mut fields: Map<String, Value>) -> Result<Map<String, Value>, String> {
+        let name = fields.remove("guest").ok_or("missing guest")?;
+        fields.insert("guest_name".into(), name);
+        Ok(fields)
+    }
+
+    #[test]
+    fn older_versions_are_upcast_step_by_step() {
+        let upcasters = [Upcaster {
+            type_name: "thing",
+            from_version: 1,
+            upcast: rename_guest,
+        }];
+        let current = |t: &str| (t == "thing").then_some(2);
+        let (name, fields) = open_envelope(
+            json!({"type": "thing", "version": 1, "guest": "Ada"}),
+            current,
+            &upcasters,
+        )
+        .unwrap();
+        assert_eq!(name, "thing");
+        assert_eq!(Value::Object(fields), json!({"guest_name": "Ada"}));
+        let current_form = open_envelope(
+            json!({"type": "thing", "version": 2, "guest_name": "Ada"}),
+            current,
+            &upcasters,
+        );
+        assert!(current_form.is_ok());
+        let broken =
+            open_envelope(json!({"type": "thing", "version": 1}), current, &upcasters).unwrap_err();
+        assert!(broken.contains("missing guest"), "{broken}");
+        assert!(
+            open_envelope(
+                json!({"type": "thing", "version": 1, "guest": "A"}),
+                current,
+                &[]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn envelopes_are_checked() {
+        let cases = [
+            (json!([1]), "expected an object"),
+            (json!({"version": 1}), "missing"),
+            (json!({"type": "nope"}), "unknown type"),
+            (
+                json!({"type": "reservation_seated", "version": 0}),
+                "positive integer",
+            ),
+            (
+                json!({"type": "reservation_seated", "version": 9}),
+                "newer than this build",
+            ),
+            (
+                json!({"type": "reservation_seated", "version": 1, "reservation_id": "a"}),
+                "missing field",
+            ),
+        ];
+        for (value, expected) in cases {
+            let error = Event::from_wire(value, &[]).unwrap_err();
+            assert!(
+                error.contains(expected),
+                "{error} should mention {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn events_carry_type_and_version_and_default_to_the_current_version() {
+        let json = json!({"type": "reservation_seated", "reservation_id": "a", "restaurant_id": "r1", "at": "2026-12-08T19:02:00"});
+        let event: Event = serde_json::from_value(json).unwrap();
+        let wire = serde_json::to_value(&event).unwrap();
+        assert_eq!(wire["type"], "reservation_seated");
+        assert_eq!(wire["version"], 1);
+        assert_eq!(serde_json::from_value::<Event>(wire).unwrap(), event);
+    }
+}
