@@ -3,6 +3,7 @@
 
 use jiff::civil::{Date, DateTime};
 use serde::{Deserialize, Serialize};
+use std::cell::OnceCell;
 
 use crate::day_book::{DayBook, Hold, free_of};
 use crate::error::{DomainError, ErrorCode};
@@ -122,11 +123,11 @@ pub fn allocate(
         .filter(|&&c| i64::from(c) >= plan.earliest)
     {
         match plan.try_start(start) {
-            Fit::Seated(table_ids) => {
+            Fit::Seated(choice) => {
                 return Ok(Allocation::Confirmed(Seating {
                     start,
                     held_until: start + plan.hold,
-                    table_ids,
+                    table_ids: choice.table_ids(),
                 }));
             }
             Fit::PacingFull => pacing_blocked = true,
@@ -168,8 +169,8 @@ fn candidates(requested: Minute, flex_minutes: u16) -> impl Iterator<Item = Minu
     )
 }
 
-enum Fit {
-    Seated(Vec<TableId>),
+enum Fit<'a> {
+    Seated(Choice<'a>),
     PacingFull,
     NoTable,
 }
@@ -185,10 +186,32 @@ struct Plan<'a> {
     now: i64,
     earliest: i64,
     ignore: Option<&'a ReservationId>,
-    /// Tables that seat the party, by seats then id, each with its holds.
-    singles: Vec<(&'a TableId, &'a [Hold])>,
-    /// Combinations that seat the party, by seats then tables, each with its tables' holds.
-    combinations: Vec<(&'a [TableId], Vec<&'a [Hold]>)>,
+    /// Tables that seat the party, each with its holds. Unordered: a pick takes the smallest
+    /// free one by (seats, id), which is the first in DOMAIN.md's order without sorting.
+    singles: Vec<(&'a Table, &'a [Hold])>,
+    /// Combinations that seat the party with their tables' holds; looked up only once no single
+    /// table fits, which is rare.
+    combinations: OnceCell<Vec<CombinationHolds<'a>>>,
+    restaurant: &'a Restaurant,
+}
+
+/// A combination with the holds of each of its tables.
+type CombinationHolds<'a> = (&'a Combination, Vec<&'a [Hold]>);
+
+/// What a party would be seated at.
+#[derive(Clone, Copy)]
+enum Choice<'a> {
+    Single(&'a Table),
+    Combination(&'a Combination),
+}
+
+impl Choice<'_> {
+    fn table_ids(self) -> Vec<TableId> {
+        match self {
+            Choice::Single(table) => vec![table.id.clone()],
+            Choice::Combination(combination) => combination.tables.clone(),
+        }
+    }
 }
 
 impl<'a> Plan<'a> {
@@ -218,30 +241,11 @@ impl<'a> Plan<'a> {
         let policy = &restaurant.policy;
         let turn = policy.turn_for(party_size);
         let now = minute_of(date, now);
-        let mut singles: Vec<&Table> = restaurant
+        let singles = restaurant
             .tables
             .iter()
             .filter(|t| t.seats >= party_size)
-            .collect();
-        singles.sort_unstable_by(|a, b| (a.seats, &a.id).cmp(&(b.seats, &b.id)));
-        let mut combinations: Vec<&Combination> = restaurant
-            .combinations
-            .iter()
-            .filter(|c| c.seats >= party_size)
-            .collect();
-        combinations.sort_unstable_by(|a, b| (a.seats, &a.tables).cmp(&(b.seats, &b.tables)));
-        let singles = singles
-            .into_iter()
-            .map(|t| (&t.id, day.holds(&t.id)))
-            .collect();
-        let combinations = combinations
-            .into_iter()
-            .map(|c| {
-                (
-                    c.tables.as_slice(),
-                    c.tables.iter().map(|t| day.holds(t)).collect(),
-                )
-            })
+            .map(|t| (t, day.holds(&t.id)))
             .collect();
         Ok(Plan {
             day,
@@ -254,7 +258,8 @@ impl<'a> Plan<'a> {
             earliest: now + i64::from(policy.lead_minutes),
             ignore,
             singles,
-            combinations,
+            combinations: OnceCell::new(),
+            restaurant,
         })
     }
 
@@ -277,21 +282,30 @@ impl<'a> Plan<'a> {
             .any(|&(s, e)| s <= start && start + self.turn <= e)
     }
 
-    fn try_start(&self, start: Minute) -> Fit {
+    fn try_start(&self, start: Minute) -> Fit<'a> {
         let end = start + self.hold;
         let free = |holds: &[Hold]| free_of(holds, start, end, self.ignore);
-        let table_ids = self
-            .singles
-            .iter()
-            .find(|(_, holds)| free(holds))
-            .map(|(id, _)| vec![(*id).clone()])
-            .or_else(|| {
-                self.combinations
-                    .iter()
-                    .find(|(_, holds)| holds.iter().all(|h| free(h)))
-                    .map(|(tables, _)| tables.to_vec())
-            });
-        match (table_ids, self.pacing) {
+        let mut single: Option<&Table> = None;
+        for &(table, holds) in &self.singles {
+            let better =
+                single.is_none_or(|best| (table.seats, &table.id) < (best.seats, &best.id));
+            if better && free(holds) {
+                single = Some(table);
+            }
+        }
+        let choice = single.map(Choice::Single).or_else(|| {
+            let mut best: Option<&Combination> = None;
+            for (combination, holds) in self.combinations() {
+                let better = best.is_none_or(|b| {
+                    (combination.seats, &combination.tables) < (b.seats, &b.tables)
+                });
+                if better && holds.iter().all(|h| free(h)) {
+                    best = Some(combination);
+                }
+            }
+            best.map(Choice::Combination)
+        });
+        match (choice, self.pacing) {
             (None, _) => Fit::NoTable,
             (Some(_), Some(max))
                 if self.day.guests_starting_near(start, self.ignore)
@@ -300,8 +314,21 @@ impl<'a> Plan<'a> {
             {
                 Fit::PacingFull
             }
-            (Some(table_ids), _) => Fit::Seated(table_ids),
+            (Some(choice), _) => Fit::Seated(choice),
         }
+    }
+
+    fn combinations(&self) -> &[CombinationHolds<'a>] {
+        self.combinations.get_or_init(|| {
+            let party_size = self.party_size;
+            let day = self.day;
+            self.restaurant
+                .combinations
+                .iter()
+                .filter(|c| c.seats >= party_size)
+                .map(|c| (c, c.tables.iter().map(|t| day.holds(t)).collect()))
+                .collect()
+        })
     }
 
     /// Grid starts whose whole turn lies in opening hours and that respect the notice.

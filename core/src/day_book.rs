@@ -2,8 +2,9 @@
 //! consistency boundary of a booking, so it stays small however old the restaurant is.
 
 use jiff::civil::{Date, DateTime};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::ids::{ReservationId, RestaurantId, TableId};
 use crate::time::{Minute, SLOT_MINUTES, datetime_at, minute_of};
@@ -44,9 +45,10 @@ pub struct DayBook {
     date: Date,
     bookings: BTreeMap<ReservationId, Booking>,
     /// Derived from `bookings`: holds per table, so a free-table check never scans the day.
-    by_table: HashMap<TableId, Vec<Hold>>,
+    /// Table ids come from staff configuration, not from guests, so a fast non-keyed hash is safe.
+    by_table: FxHashMap<TableId, Vec<Hold>>,
     /// Derived from `bookings`: guests starting per 15-minute interval, for pacing.
-    starts: HashMap<Minute, u32>,
+    starts: FxHashMap<Minute, u32>,
 }
 
 impl PartialEq for DayBook {
@@ -65,8 +67,8 @@ impl DayBook {
             restaurant_id,
             date,
             bookings: BTreeMap::new(),
-            by_table: HashMap::new(),
-            starts: HashMap::new(),
+            by_table: FxHashMap::default(),
+            starts: FxHashMap::default(),
         }
     }
 

@@ -17,14 +17,22 @@ fn every_documented_example_round_trips() {
         if line == "```json" {
             let block: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
             let value: serde_json::Value = serde_json::from_str(&block.join("\n")).unwrap();
-            let event: Event = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{section}: {e}"));
+            let event: Event =
+                serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{section}: {e}"));
             assert_eq!(event.type_name(), section);
-            assert_eq!(serde_json::to_value(&event).unwrap(), value, "{section} does not round-trip");
+            assert_eq!(
+                serde_json::to_value(&event).unwrap(),
+                value,
+                "{section} does not round-trip"
+            );
             examples += 1;
         }
     }
     for (type_name, _) in Event::TYPES {
-        assert!(doc.contains(&format!("## `{type_name}`")), "{type_name} is not documented");
+        assert!(
+            doc.contains(&format!("## `{type_name}`")),
+            "{type_name} is not documented"
+        );
     }
     assert!(examples >= Event::TYPES.len());
 }
