@@ -3,12 +3,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-scripts/setup.sh
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# Exit 3 from the wasm builds means "built and working, but over the 100 KB gzipped budget"
+# (issue #5, still open): reported loudly, not hidden, and not a reason to skip the tests.
+over_budget=()
+tolerate_budget() {
+    local status=0
+    "$@" || status=$?
+    if [ "$status" = 3 ]; then over_budget+=("$1"); elif [ "$status" != 0 ]; then exit "$status"; fi
+}
+
+step "set-up: Rust targets, Debian packages, wasm-bindgen-cli, DynamoDB Local"
+scripts/setup.sh
+host-server/dynamodb-local/setup.sh
+
+step "set-up: the npm package"
+tolerate_budget host-wasm/build.sh
 
 step "reservation-core builds for wasm32-unknown-unknown"
 cargo build -p reservation-core --target wasm32-unknown-unknown
 
-step "Rust tests: core (unit, given/when/then, properties), server"
+step "Rust tests: core, server (HTTP, event stores incl. DynamoDB Local, read models), npm wrapper"
 cargo test --workspace
+
+step "npm package: node --test, tsc, Chromium"
+tolerate_budget host-wasm/test.sh
+
+if [ ${#over_budget[@]} -gt 0 ]; then
+    printf '\nWARNING: over the 100 KB gzipped wasm budget (issue #5 open): %s\n' "${over_budget[*]}"
+fi

@@ -1,0 +1,251 @@
+//! An in-process cache of folded stream states (restaurant configurations, day books,
+//! reservations), each with the stream version it reflects. A command decides on the cached
+//! state and appends with that version as the expectation, so a stale entry can only cause a
+//! conflict (then the entry is brought up to date with the events after its version), never a
+//! wrong decision. Bounded: when a shard is full, its least recently used entries go.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use reservation_core::day_book::DayBook;
+use reservation_core::reservation::Reservation;
+use reservation_core::restaurant::Restaurant;
+
+const SHARDS: usize = 16;
+
+/// A stream's folded state.
+#[derive(Debug, Clone)]
+pub enum Fragment {
+    Restaurant(Option<Arc<Restaurant>>),
+    DayBook(Option<Arc<DayBook>>),
+    Reservation(Option<Arc<Reservation>>),
+}
+
+/// A fragment and the number of events folded into it.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub version: u64,
+    pub fragment: Fragment,
+}
+
+impl Fragment {
+    /// Roughly how much memory the fragment holds, in units of one booking (≈ 250 bytes).
+    fn weight(&self) -> usize {
+        match self {
+            Fragment::Restaurant(r) => {
+                1 + r
+                    .as_ref()
+                    .map_or(0, |r| (r.tables.len() + r.combinations.len()) / 4)
+            }
+            Fragment::DayBook(book) => 1 + book.as_ref().map_or(0, |b| b.len()),
+            Fragment::Reservation(_) => 2,
+        }
+    }
+}
+
+struct Slot {
+    cached: Cached,
+    weight: usize,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: HashMap<String, Slot>,
+    weight: usize,
+}
+
+/// The cache. Its capacity is a weight budget ([`Fragment::weight`]): about one unit per
+/// cached stream plus one per booking held in cached day books.
+pub struct StreamCache {
+    shards: Vec<Mutex<Shard>>,
+    per_shard: usize,
+    tick: AtomicU64,
+    hasher: RandomState,
+}
+
+impl StreamCache {
+    /// A cache holding about `capacity` weight units.
+    pub fn new(capacity: usize) -> Self {
+        StreamCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+            tick: AtomicU64::new(0),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard(&self, stream: &str) -> &Mutex<Shard> {
+        let index = usize::try_from(self.hasher.hash_one(stream) % SHARDS as u64).unwrap_or(0);
+        &self.shards[index]
+    }
+
+    pub fn get(&self, stream: &str) -> Option<Cached> {
+        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        let mut shard = self
+            .shard(stream)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        shard.slots.get_mut(stream).map(|slot| {
+            slot.used = tick;
+            slot.cached.clone()
+        })
+    }
+
+    /// Stores `cached` unless the cache already holds a newer version of the stream.
+    pub fn put(&self, stream: &str, cached: Cached) {
+        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        let weight = cached.fragment.weight();
+        let mut shard = self
+            .shard(stream)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let shard = &mut *shard;
+        match shard.slots.get_mut(stream) {
+            Some(slot) => {
+                slot.used = tick;
+                if slot.cached.version <= cached.version {
+                    shard.weight = shard.weight - slot.weight + weight;
+                    slot.weight = weight;
+                    slot.cached = cached;
+                }
+            }
+            None => {
+                shard.weight += weight;
+                shard.slots.insert(
+                    stream.to_owned(),
+                    Slot {
+                        cached,
+                        weight,
+                        used: tick,
+                    },
+                );
+            }
+        }
+        if shard.weight > self.per_shard {
+            evict_oldest(shard, self.per_shard - self.per_shard / 4);
+        }
+    }
+
+    /// Streams cached.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).slots.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total weight cached.
+    pub fn weight(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).weight)
+            .sum()
+    }
+}
+
+/// Drops least recently used entries until the shard weighs at most `target` (one sort,
+/// amortised over the inserts that filled the last quarter).
+fn evict_oldest(shard: &mut Shard, target: usize) {
+    let mut by_age: Vec<(u64, usize)> = shard
+        .slots
+        .values()
+        .map(|slot| (slot.used, slot.weight))
+        .collect();
+    by_age.sort_unstable();
+    let mut excess = shard.weight.saturating_sub(target);
+    let mut threshold = None;
+    for (used, weight) in by_age {
+        if excess == 0 {
+            break;
+        }
+        excess = excess.saturating_sub(weight);
+        threshold = Some(used);
+    }
+    if let Some(threshold) = threshold {
+        let mut freed = 0;
+        shard.slots.retain(|_, slot| {
+            let keep = slot.used > threshold;
+            if !keep {
+                freed += slot.weight;
+            }
+            keep
+        });
+        shard.weight -= freed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reservation_fragment(version: u64) -> Cached {
+        Cached {
+            version,
+            fragment: Fragment::Reservation(None),
+        }
+    }
+
+    #[test]
+    fn newer_versions_win_and_older_ones_are_ignored() {
+        let cache = StreamCache::new(100);
+        cache.put("s", reservation_fragment(3));
+        cache.put("s", reservation_fragment(2));
+        assert_eq!(cache.get("s").unwrap().version, 3);
+        cache.put("s", reservation_fragment(5));
+        assert_eq!(cache.get("s").unwrap().version, 5);
+        assert!(cache.get("other").is_none());
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_recently_used_entries() {
+        let cache = StreamCache::new(640);
+        cache.put("hot", reservation_fragment(1));
+        for i in 0..10_000 {
+            cache.put(&format!("s{i}"), reservation_fragment(1));
+            if i % 3 == 0 {
+                assert!(cache.get("hot").is_some(), "hot entry evicted at {i}");
+            }
+        }
+        assert!(cache.weight() <= 640 + 2 * SHARDS, "{}", cache.weight());
+    }
+
+    #[test]
+    fn big_day_books_weigh_more() {
+        use reservation_core::day_book::Booking;
+        let cache = StreamCache::new(160);
+        use reservation_core::ids::{ReservationId, RestaurantId, TableId};
+        let mut book = DayBook::new(
+            RestaurantId::parse("r1").unwrap(),
+            "2026-12-02".parse().unwrap(),
+        );
+        for i in 0..50 {
+            let booking = Booking {
+                table_ids: vec![TableId::parse("T1").unwrap()],
+                start: i * 60,
+                held_until: i * 60 + 60,
+                party_size: 2,
+            };
+            book.allocate(ReservationId::parse(format!("b{i}")).unwrap(), booking);
+        }
+        let heavy = Fragment::DayBook(Some(Arc::new(book)));
+        assert_eq!(heavy.weight(), 51);
+        for i in 0..20 {
+            cache.put(
+                &format!("day{i}"),
+                Cached {
+                    version: 1,
+                    fragment: heavy.clone(),
+                },
+            );
+        }
+        assert!(cache.weight() <= 160 + 51 * SHARDS, "{}", cache.weight());
+        assert!(cache.len() < 20);
+    }
+}

@@ -1,0 +1,101 @@
+//! Prometheus metrics: requests by route and status, request latency, and (from the
+//! application layer) commands, write conflicts and retries. The recorder is process-wide
+//! (the `metrics` facade), installed once.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use super::AppState;
+
+pub const REQUESTS: &str = "http_requests_total";
+pub const LATENCY: &str = "http_request_duration_seconds";
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process-wide recorder's handle (installed on first use; `None` if another recorder was
+/// installed first).
+pub fn handle() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(LATENCY.to_owned()), LATENCY_BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            let upkeep = handle.clone();
+            // Histograms keep raw samples until upkeep folds them into buckets.
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                });
+            Some(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!(REQUESTS, "HTTP requests by method, route and status");
+    metrics::describe_histogram!(
+        LATENCY,
+        metrics::Unit::Seconds,
+        "HTTP request latency by method and route"
+    );
+    metrics::describe_counter!(
+        "reservation_commands_total",
+        "Commands by type and outcome (recorded, unchanged, refused, contention)"
+    );
+    metrics::describe_counter!(
+        "reservation_write_conflicts_total",
+        "Appends refused for a stale expected version"
+    );
+    metrics::describe_counter!(
+        "reservation_command_retries_total",
+        "Commands decided again after a conflict"
+    );
+}
+
+/// Counts and times every request under its route template (not its raw path).
+pub async fn track(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(REQUESTS, "method" => method.to_string(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(LATENCY, "method" => method.to_string(), "route" => route).record(elapsed);
+    response
+}
+
+/// `GET /metrics`: the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+pub async fn render(State(_state): State<AppState>) -> Response {
+    let body = handle().map(|h| h.render()).unwrap_or_default();
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,141 @@
+//! The read database: tables, pragmas, and the projection's schema version.
+//!
+//! Everything here can be dropped and rebuilt from the event log, so the database trades
+//! durability for speed (`synchronous=NORMAL` in WAL mode: a power cut may lose the newest
+//! transactions, never corrupt the file, and the checkpoint always matches the data).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Bump when the tables or what is stored in them change: a database written by another
+/// schema version is reset on open, and the next catch-up replays the log into it.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS restaurants (
+    id TEXT PRIMARY KEY,
+    -- the core's Restaurant, as JSON
+    config TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS reservations (
+    id TEXT PRIMARY KEY,
+    restaurant_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    -- the service date, YYYY-MM-DD
+    date TEXT NOT NULL,
+    -- minutes since 1970-01-01T00:00 (civil) of the assigned start, or of the requested time
+    -- when there is none (rejected)
+    sort_key INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    -- the core's Reservation (with its history), as JSON
+    state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_by_day ON reservations (restaurant_id, date, sort_key, id);
+CREATE INDEX IF NOT EXISTS reservations_by_user ON reservations (user_id, date, sort_key, id);
+
+-- Every (restaurant, service date) a reservation ever belonged to: the index of as-of queries.
+CREATE TABLE IF NOT EXISTS reservation_days (
+    restaurant_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    reservation_id TEXT NOT NULL,
+    PRIMARY KEY (restaurant_id, date, reservation_id)
+) WITHOUT ROWID;
+
+-- Reservations per restaurant and status, maintained by the projection.
+CREATE TABLE IF NOT EXISTS restaurant_counts (
+    restaurant_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (restaurant_id, status)
+) WITHOUT ROWID;
+";
+
+const DROP: &str = "
+DROP TABLE IF EXISTS restaurants;
+DROP TABLE IF EXISTS reservations;
+DROP TABLE IF EXISTS reservation_days;
+DROP TABLE IF EXISTS restaurant_counts;
+";
+
+/// Pragmas for every connection.
+pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // 32 MiB of page cache per connection (negative: KiB).
+    conn.pragma_update(None, "cache_size", -32 * 1024)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(())
+}
+
+/// Creates the tables if missing, resets them if they were written by another schema version,
+/// and returns the checkpoint.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
+    )?;
+    let version: Option<i64> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if version != Some(SCHEMA_VERSION) {
+        if let Some(old) = version {
+            tracing::warn!(
+                old,
+                new = SCHEMA_VERSION,
+                "read-model schema changed: resetting; the log will be replayed"
+            );
+        }
+        reset_in(&tx)?;
+    } else {
+        tx.execute_batch(TABLES)?;
+    }
+    let checkpoint = read_checkpoint(&tx)?;
+    tx.commit()?;
+    Ok(checkpoint)
+}
+
+/// Drops every read model and sets the checkpoint to 0, in one transaction.
+pub(crate) fn reset(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    reset_in(&tx)?;
+    tx.commit()
+}
+
+fn reset_in(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(DROP)?;
+    tx.execute_batch(TABLES)?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![SCHEMA_VERSION],
+    )?;
+    write_checkpoint(tx, 0)
+}
+
+pub(crate) fn read_checkpoint(conn: &Connection) -> rusqlite::Result<u64> {
+    let value: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'checkpoint'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(value.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+}
+
+pub(crate) fn write_checkpoint(conn: &Connection, position: u64) -> rusqlite::Result<()> {
+    let value = i64::try_from(position)
+        .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, i64::MAX))?;
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('checkpoint', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![value])?;
+    Ok(())
+}

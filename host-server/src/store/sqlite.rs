@@ -1,0 +1,869 @@
+//! The embedded, durable [`EventStore`]: one SQLite database file (`DIR/events.db`) in WAL mode
+//! with `synchronous=FULL`, so an acknowledged append survives `kill -9` and power loss.
+//!
+//! # Writes: group commit
+//! One dedicated thread owns the only write connection. [`EventStore::append`] queues its
+//! request on a bounded channel and waits for a reply. The thread takes whatever is queued (up to
+//! [`SqliteOptions::max_batch_appends`] requests / [`SqliteOptions::max_batch_events`] events)
+//! and commits it in **one** transaction, hence one WAL fsync, however many appends it holds.
+//! Each request runs inside its own `SAVEPOINT`: a request whose expected version fails (or that
+//! hits an error) is rolled back alone and answered with its error, while the others commit.
+//! Replies are sent only after `COMMIT` has returned, i.e. after the fsync.
+//! While one batch is being synced the next one queues up, so the more appenders wait, the more
+//! each fsync carries: durability does not cap throughput.
+//!
+//! Positions are the rowids of the `events` table, assigned by the single writer in commit
+//! order: strictly increasing and gap-free (a rolled-back request gives its positions back).
+//! Every event of one transaction gets the same `recorded_at`, never earlier than the newest
+//! one already stored, even if the wall clock steps back.
+//!
+//! # Reads
+//! Reads run on a small pool of read-only connections via `spawn_blocking`. WAL readers see the
+//! last committed state and never wait for the writer (nor it for them). Since transactions
+//! commit whole and positions are given in commit order, a read of the global log always sees a
+//! gap-free prefix.
+//!
+//! # Checkpoints
+//! SQLite's automatic checkpoint (inside `COMMIT`) is off; a checkpointer thread copies the WAL
+//! into the database file beside the writer, and the writer only finishes the last few frames
+//! between batches, so the WAL stays small without stalling commits (see `Checkpoints`).
+//!
+//! # Notifications
+//! [`SqliteStore::subscribe`] returns a `watch` receiver of the head position, updated after
+//! every commit that stored events, before its appenders get their replies: the wake-up for live
+//! tails (SSE) and projections.
+//!
+//! # Errors
+//! SQLite errors become [`StoreError::Unavailable`] with the detail (for logs). Limits are
+//! checked before anything is queued ([`super::check_limits`]). Nothing here panics on input.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+use super::{EventStore, NewEvent, RecordedEvent, StoreError, StreamWrite, check_limits};
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "events.db";
+
+/// The schema this build reads and writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    position       INTEGER PRIMARY KEY,
+    stream         TEXT    NOT NULL,
+    stream_version INTEGER NOT NULL,
+    event_type     TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    payload        TEXT    NOT NULL,
+    recorded_at    INTEGER NOT NULL, -- nanoseconds since the Unix epoch
+    UNIQUE (stream, stream_version)
+) STRICT;
+";
+
+const EVENT_COLUMNS: &str =
+    "position, stream, stream_version, event_type, schema_version, payload, recorded_at";
+
+/// How long a connection waits for a lock held by another connection (e.g. a second process
+/// opened on the same directory by mistake) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Tuning knobs; [`SqliteOptions::default`] is what the service uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Most append requests committed in one transaction.
+    pub max_batch_appends: usize,
+    /// A batch stops taking requests once it holds this many events.
+    pub max_batch_events: usize,
+    /// Append requests that may wait for the writer before callers are held back.
+    pub queue_capacity: usize,
+    /// Read-only connections, hence concurrent reads.
+    pub read_connections: usize,
+    /// WAL size, in frames (pages), that makes a checkpoint due (see [`Checkpoints`]).
+    pub checkpoint_frames: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            max_batch_appends: 512,
+            max_batch_events: 4096,
+            queue_capacity: 4096,
+            read_connections: 4,
+            checkpoint_frames: 4_000,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Vec<RecordedEvent>, StoreError>>;
+
+struct AppendRequest {
+    writes: Vec<StreamWrite>,
+    reply: Reply,
+}
+
+enum Message {
+    Append(AppendRequest),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The SQLite event store. Share it behind an `Arc`; dropping the last handle lets the writer
+/// finish what is queued and close.
+pub struct SqliteStore {
+    path: PathBuf,
+    requests: mpsc::Sender<Message>,
+    readers: Arc<ReadPool>,
+    head: watch::Receiver<u64>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(context: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("sqlite {context}: {error}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir` with the default options.
+    /// Blocking: call it at startup or from `spawn_blocking`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        Self::open_with(dir, SqliteOptions::default())
+    }
+
+    /// Opens (creating if needed) the store in `dir`: creates the directory and the schema
+    /// (idempotent), checks the schema version, and starts the writer thread.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| unavailable(&format!("creating {}", dir.display()), e))?;
+        let path = dir.join(DATABASE_FILE);
+        let mut conn = open_writer(&path)?;
+        let head = current_head(&conn).map_err(|e| unavailable("reading the head", e))?;
+        let wal_frames = Arc::new(AtomicUsize::new(0));
+        let frames = Arc::clone(&wal_frames);
+        conn.wal_hook(Some(
+            move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+                frames.store(usize::try_from(pages).unwrap_or(0), Ordering::Relaxed);
+                Ok(())
+            },
+        ))
+        .map_err(|e| unavailable("installing the WAL hook", e))?;
+        let (head_tx, head_rx) = watch::channel(head);
+        let (requests, queue) = mpsc::channel(options.queue_capacity.max(1));
+        let batch = Batching {
+            max_appends: options.max_batch_appends.max(1),
+            max_events: options.max_batch_events.max(1),
+        };
+        let checkpoint_conn = open_checkpointer(&path)?;
+        let (wake, wake_rx) = std::sync::mpsc::sync_channel(1);
+        let bulk_done = Arc::new(AtomicBool::new(false));
+        let done = Arc::clone(&bulk_done);
+        let thread = std::thread::Builder::new()
+            .name("event-store-checkpointer".into())
+            .spawn(move || run_checkpointer(checkpoint_conn, wake_rx, done))
+            .map_err(|e| unavailable("starting the checkpoint thread", e))?;
+        let writer = Writer {
+            conn,
+            head: head_tx,
+            checkpoints: Checkpoints {
+                wake: Some(wake),
+                thread: Some(thread),
+                bulk_done,
+                wal_frames,
+                requested: false,
+                due_at: options.checkpoint_frames.max(1),
+            },
+        };
+        std::thread::Builder::new()
+            .name("event-store-writer".into())
+            .spawn(move || run_writer(writer, queue, batch))
+            .map_err(|e| unavailable("starting the writer thread", e))?;
+        let readers = Arc::new(ReadPool {
+            path: path.clone(),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(options.read_connections.max(1))),
+        });
+        Ok(SqliteStore {
+            path,
+            requests,
+            readers,
+            head: head_rx,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The head position: the current value at once, then a change after every commit that
+    /// stored events (values only grow). Wake-ups for live tails and projections:
+    /// `while rx.changed().await.is_ok() { let head = *rx.borrow_and_update(); … }`.
+    /// `changed()` fails once the store has shut down.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+
+    /// Stops the writer once the appends queued before this call are committed and answered;
+    /// later appends fail with [`StoreError::Unavailable`]. Returns when the write connection is
+    /// closed. Idempotent. (Everything acknowledged is already durable; this only makes the
+    /// end orderly, e.g. on SIGTERM.)
+    pub async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.requests.send(Message::Shutdown(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(&self, writes: Vec<StreamWrite>) -> Result<Vec<RecordedEvent>, StoreError> {
+        check_limits(&writes)?;
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Message::Append(AppendRequest { writes, reply }))
+            .await
+            .map_err(|_| StoreError::Unavailable("the event store is shut down".into()))?;
+        answer.await.map_err(|_| {
+            StoreError::Unavailable("the event store writer stopped before answering".into())
+        })?
+    }
+
+    async fn load(
+        &self,
+        stream: &str,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let stream = stream.to_owned();
+        let after = clamp_i64(after_version);
+        self.readers
+            .run(move |conn| {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events \
+                     WHERE stream = ?1 AND stream_version > ?2 ORDER BY stream_version"
+                );
+                query_events(conn, &sql, params![stream, after])
+            })
+            .await
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let after = clamp_i64(after);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.readers
+            .run(move |conn| {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"
+                );
+                query_events(conn, &sql, params![after, limit])
+            })
+            .await
+    }
+
+    async fn head(&self) -> Result<u64, StoreError> {
+        Ok(*self.head.borrow())
+    }
+}
+
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections and schema
+
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| unavailable(&format!("opening {}", path.display()), e))?;
+    configure_writer(&conn)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// WAL + `synchronous=FULL`: every commit is fsynced to the WAL before `COMMIT` returns.
+/// Do not weaken: acknowledged appends must survive power loss.
+fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
+    let setup = || -> rusqlite::Result<String> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints mostly run on their own thread (see `Checkpoints`), not in the commit path.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Keep the WAL file from staying large after a burst.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        conn.set_prepared_statement_cache_capacity(16);
+        stable_plans(conn)?;
+        Ok(mode)
+    };
+    let mode = setup().map_err(|e| unavailable("configuring the write connection", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!(
+            "sqlite could not switch to WAL mode (journal_mode is {mode})"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the schema, or checks that an existing database has a schema this build knows.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let run = || -> rusqlite::Result<Result<(), StoreError>> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let outcome = match version {
+            0 => {
+                conn.execute_batch(SCHEMA)?;
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                Ok(())
+            }
+            SCHEMA_VERSION => Ok(()),
+            newer => Err(StoreError::Unavailable(format!(
+                "the event database has schema version {newer}; this build knows up to {SCHEMA_VERSION}"
+            ))),
+        };
+        conn.execute_batch(if outcome.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        })?;
+        Ok(outcome)
+    };
+    match run() {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            rollback(conn);
+            Err(unavailable("creating the schema", e))
+        }
+    }
+}
+
+/// Keeps cached statements prepared: without the query-planner stability guarantee, the bundled
+/// SQLite re-prepares `WHERE stream = ?1` statements on every new binding (a parse per append).
+fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map(|_| ())
+}
+
+fn current_head(conn: &Connection) -> rusqlite::Result<u64> {
+    let head: i64 = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
+        row.get(0)
+    })?;
+    Ok(u64::try_from(head).unwrap_or(0))
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| unavailable("opening a read connection", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .and_then(|()| stable_plans(&conn))
+        .map_err(|e| unavailable("configuring a read connection", e))?;
+    conn.set_prepared_statement_cache_capacity(8);
+    Ok(conn)
+}
+
+/// A connection for the checkpointer thread: copies committed WAL frames into the database
+/// file (fsyncing both, as `synchronous=FULL` demands) beside the writer.
+fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| unavailable("opening the checkpoint connection", e))?;
+    let setup = || -> rusqlite::Result<()> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+    };
+    setup().map_err(|e| unavailable("configuring the checkpoint connection", e))?;
+    Ok(conn)
+}
+
+/// Runs a passive checkpoint (it never blocks the writer or readers) each time the writer asks,
+/// then tells the writer, until the writer hangs up.
+fn run_checkpointer(conn: Connection, wake: std::sync::mpsc::Receiver<()>, done: Arc<AtomicBool>) {
+    while wake.recv().is_ok() {
+        checkpoint(&conn, "bulk");
+        done.store(true, Ordering::Release);
+    }
+    if let Err((_, error)) = conn.close() {
+        tracing::warn!(%error, "closing the event store checkpoint connection failed");
+    }
+}
+
+/// A passive checkpoint: copies the committed WAL frames no reader still needs into the
+/// database file. Failures are logged; the WAL just stays longer.
+fn checkpoint(conn: &Connection, which: &str) {
+    let result = conn
+        .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")
+        .and_then(|mut statement| {
+            statement.query_row([], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))
+        });
+    match result {
+        Ok((frames, checkpointed)) => {
+            tracing::debug!(which, frames, checkpointed, "event store checkpoint");
+        }
+        Err(error) => tracing::warn!(which, %error, "event store checkpoint failed"),
+    }
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        // If even this fails, SQLite has already rolled back or the connection is unusable;
+        // the next BEGIN reports it.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl ReadPool {
+    /// Runs `query` on an idle read connection (opening one if none is idle) on the blocking
+    /// thread pool, at most `read_connections` at a time.
+    async fn run<T, F>(self: &Arc<Self>, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable("the read pool is closed".into()))?;
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let idle = pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let conn = match idle {
+                Some(conn) => conn,
+                None => open_reader(&pool.path)?,
+            };
+            let result = query(&conn);
+            pool.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            result
+        })
+        .await
+        .map_err(|e| unavailable("read task", e))?
+    }
+}
+
+fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let run = || -> rusqlite::Result<Vec<RecordedEvent>> {
+        let mut statement = conn.prepare_cached(sql)?;
+        let rows = statement.query_map(params, event_from_row)?;
+        rows.collect()
+    };
+    run().map_err(|e| unavailable("reading events", e))
+}
+
+fn event_from_row(row: &Row<'_>) -> rusqlite::Result<RecordedEvent> {
+    let position: i64 = row.get(0)?;
+    let stream_version: i64 = row.get(2)?;
+    let schema_version: i64 = row.get(4)?;
+    let recorded_at: i64 = row.get(6)?;
+    Ok(RecordedEvent {
+        position: u64::try_from(position)
+            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, position))?,
+        stream: row.get(1)?,
+        stream_version: u64::try_from(stream_version)
+            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(2, stream_version))?,
+        event_type: row.get(3)?,
+        schema_version: u16::try_from(schema_version)
+            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(4, schema_version))?,
+        payload: row.get(5)?,
+        recorded_at: Timestamp::from_nanosecond(i128::from(recorded_at)).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                6,
+                rusqlite::types::Type::Integer,
+                Box::new(e),
+            )
+        })?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer thread
+
+#[derive(Debug, Clone, Copy)]
+struct Batching {
+    max_appends: usize,
+    max_events: usize,
+}
+
+fn event_count(request: &AppendRequest) -> usize {
+    request.writes.iter().map(|w| w.events.len()).sum()
+}
+
+/// The writer thread's state.
+struct Writer {
+    conn: Connection,
+    head: watch::Sender<u64>,
+    checkpoints: Checkpoints,
+}
+
+/// Checkpoints without stalling commits. SQLite's automatic checkpoint would copy the whole WAL
+/// into the database file and fsync it inside a `COMMIT`, delaying every append of that batch.
+/// Instead, once the WAL holds [`SqliteOptions::checkpoint_frames`] (default 16 MiB of 4 KiB
+/// pages), the writer wakes the checkpointer thread, which copies the bulk concurrently (a
+/// passive checkpoint never blocks the writer). When it is done, the writer (between batches,
+/// after the replies) checkpoints the few frames committed meanwhile, so the WAL is complete and
+/// the next transaction starts it over from the beginning. (A passive checkpoint on another
+/// connection rarely catches up with a busy writer, so the WAL would otherwise grow without
+/// bound.)
+struct Checkpoints {
+    /// Wakes the checkpointer; dropped to stop it.
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Set by the checkpointer after a bulk pass.
+    bulk_done: Arc<AtomicBool>,
+    /// Frames in the WAL after the last commit (from SQLite's WAL hook).
+    wal_frames: Arc<AtomicUsize>,
+    /// A bulk pass was asked for and is not finished yet.
+    requested: bool,
+    /// [`SqliteOptions::checkpoint_frames`].
+    due_at: usize,
+}
+
+impl Checkpoints {
+    /// After a commit and its replies.
+    fn after_commit(&mut self, conn: &Connection) {
+        if self.bulk_done.swap(false, Ordering::Acquire) {
+            self.requested = false;
+            checkpoint(conn, "finish");
+        } else if !self.requested && self.wal_frames.load(Ordering::Relaxed) >= self.due_at {
+            self.requested = true;
+            let woken = self.wake.as_ref().map(|wake| wake.try_send(()));
+            if let Some(Err(std::sync::mpsc::TrySendError::Disconnected(()))) | None = woken {
+                // No checkpointer (it cannot panic, but be safe): do it all here.
+                self.requested = false;
+                checkpoint(conn, "writer");
+            }
+        }
+    }
+
+    /// Stops the checkpointer thread and waits for it.
+    fn stop(&mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run_writer(mut writer: Writer, mut queue: mpsc::Receiver<Message>, batching: Batching) {
+    let mut batch: Vec<AppendRequest> = Vec::with_capacity(batching.max_appends.min(1024));
+    let mut shutdown: Option<oneshot::Sender<()>> = None;
+    while shutdown.is_none() {
+        let Some(first) = queue.blocking_recv() else {
+            break; // every store handle is gone
+        };
+        let mut events = 0usize;
+        match first {
+            Message::Append(request) => {
+                events += event_count(&request);
+                batch.push(request);
+            }
+            Message::Shutdown(done) => shutdown = Some(done),
+        }
+        while shutdown.is_none()
+            && batch.len() < batching.max_appends
+            && events < batching.max_events
+        {
+            match queue.try_recv() {
+                Ok(Message::Append(request)) => {
+                    events += event_count(&request);
+                    batch.push(request);
+                }
+                Ok(Message::Shutdown(done)) => shutdown = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut writer, &mut batch);
+        }
+    }
+    // Refuse what is still queued (the callers get `Unavailable`), then close.
+    queue.close();
+    while let Ok(message) = queue.try_recv() {
+        match message {
+            Message::Append(request) => {
+                let _ = request.reply.send(Err(StoreError::Unavailable(
+                    "the event store is shut down".into(),
+                )));
+            }
+            Message::Shutdown(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+    let Writer {
+        conn,
+        head,
+        mut checkpoints,
+    } = writer;
+    checkpoints.stop();
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the event store write connection failed");
+    }
+    drop(head);
+    if let Some(done) = shutdown {
+        let _ = done.send(());
+    }
+}
+
+/// Commits `batch` in one transaction and answers every request (draining `batch`).
+fn commit_batch(writer: &mut Writer, batch: &mut Vec<AppendRequest>) {
+    match run_batch(&writer.conn, batch) {
+        Ok((results, new_head)) => {
+            if let Some(new_head) = new_head {
+                writer.head.send_replace(new_head);
+            }
+            for (request, result) in batch.drain(..).zip(results) {
+                let _ = request.reply.send(result);
+            }
+            writer.checkpoints.after_commit(&writer.conn);
+        }
+        Err(error) => {
+            tracing::error!(%error, appends = batch.len(), "event store batch failed");
+            for request in batch.drain(..) {
+                let _ = request.reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+type BatchOutcome = (Vec<Result<Vec<RecordedEvent>, StoreError>>, Option<u64>);
+
+fn run_batch(conn: &Connection, batch: &mut [AppendRequest]) -> Result<BatchOutcome, StoreError> {
+    run(conn, "BEGIN IMMEDIATE").map_err(|e| unavailable("beginning a transaction", e))?;
+    let outcome = apply_batch(conn, batch).and_then(|outcome| {
+        if conn.is_autocommit() {
+            // SQLite rolled the transaction back by itself (e.g. disk full).
+            return Err(StoreError::Unavailable(
+                "sqlite rolled the transaction back".into(),
+            ));
+        }
+        run(conn, "COMMIT").map_err(|e| unavailable("committing", e))?;
+        Ok(outcome)
+    });
+    if outcome.is_err() {
+        rollback(conn);
+    }
+    outcome
+}
+
+fn apply_batch(conn: &Connection, batch: &mut [AppendRequest]) -> Result<BatchOutcome, StoreError> {
+    let db = |e| unavailable("appending", e);
+    // Read from the database, not from memory: always right, even after a failed commit.
+    let head_before: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(position), 0) FROM events")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+        .map_err(db)?;
+    let newest: Option<i64> = conn
+        .prepare_cached("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)).optional())
+        .map_err(db)?;
+    let now = i64::try_from(Timestamp::now().as_nanosecond()).unwrap_or(i64::MAX);
+    let recorded_at_nanos = newest.map_or(now, |newest| newest.max(now));
+    let recorded_at = Timestamp::from_nanosecond(i128::from(recorded_at_nanos))
+        .map_err(|e| unavailable("commit time", e))?;
+    let stamp = Stamp {
+        nanos: recorded_at_nanos,
+        at: recorded_at,
+    };
+
+    let mut next = head_before.saturating_add(1);
+    let mut results = Vec::with_capacity(batch.len());
+    for request in batch.iter_mut() {
+        let writes = std::mem::take(&mut request.writes);
+        run(conn, "SAVEPOINT append").map_err(db)?;
+        let first = next;
+        match apply_request(conn, writes, &mut next, stamp) {
+            Ok(recorded) => {
+                run(conn, "RELEASE append").map_err(db)?;
+                results.push(Ok(recorded));
+            }
+            Err(error) => {
+                run(conn, "ROLLBACK TO append").map_err(db)?;
+                run(conn, "RELEASE append").map_err(db)?;
+                next = first;
+                results.push(Err(error));
+            }
+        }
+        if conn.is_autocommit() {
+            return Err(StoreError::Unavailable(
+                "sqlite rolled the transaction back".into(),
+            ));
+        }
+    }
+    let head_after = next.saturating_sub(1);
+    let new_head = (head_after > head_before).then(|| u64::try_from(head_after).unwrap_or(0));
+    Ok((results, new_head))
+}
+
+/// Runs one parameterless statement, prepared once per connection.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    nanos: i64,
+    at: Timestamp,
+}
+
+/// One append inside its savepoint: checks each expectation (seeing the earlier writes of the
+/// same request and of the batch) and inserts the events at positions `next..`.
+fn apply_request(
+    conn: &Connection,
+    writes: Vec<StreamWrite>,
+    next: &mut i64,
+    stamp: Stamp,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let db = |e| unavailable("appending", e);
+    let mut recorded = Vec::new();
+    let mut version_of = conn
+        .prepare_cached(
+            "SELECT stream_version FROM events WHERE stream = ?1 \
+             ORDER BY stream_version DESC LIMIT 1",
+        )
+        .map_err(db)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO events \
+             (position, stream, stream_version, event_type, schema_version, payload, recorded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db)?;
+    for write in writes {
+        let actual: i64 = version_of
+            .query_row([&write.stream], |row| row.get(0))
+            .optional()
+            .map_err(db)?
+            .unwrap_or(0);
+        if i64::try_from(write.expected_version).ok() != Some(actual) {
+            return Err(StoreError::Conflict {
+                stream: write.stream,
+                expected: write.expected_version,
+                actual: u64::try_from(actual).unwrap_or(0),
+            });
+        }
+        let mut version = actual;
+        for NewEvent {
+            event_type,
+            schema_version,
+            payload,
+        } in write.events
+        {
+            version = version.saturating_add(1);
+            let position = *next;
+            insert
+                .execute(params![
+                    position,
+                    write.stream,
+                    version,
+                    event_type,
+                    i64::from(schema_version),
+                    payload,
+                    stamp.nanos
+                ])
+                .map_err(db)?;
+            *next = next.saturating_add(1);
+            recorded.push(RecordedEvent {
+                position: u64::try_from(position).unwrap_or(0),
+                stream: write.stream.clone(),
+                stream_version: u64::try_from(version).unwrap_or(0),
+                event_type,
+                schema_version,
+                payload,
+                recorded_at: stamp.at,
+            });
+        }
+    }
+    Ok(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_write_connection_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_writer(&dir.path().join(DATABASE_FILE)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let synchronous: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(synchronous, 2, "synchronous must be FULL");
+    }
+
+    #[test]
+    fn opening_twice_keeps_the_schema_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        drop(open_writer(&path).unwrap());
+        let conn = open_writer(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        match open_writer(&path) {
+            Err(StoreError::Unavailable(detail)) => assert!(detail.contains("schema version")),
+            other => panic!("expected a schema error, got {other:?}"),
+        }
+    }
+}
