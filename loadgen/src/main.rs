@@ -71,6 +71,10 @@ struct Args {
     /// Bookings per restaurant in the comparison.
     #[arg(long, default_value_t = 3000)]
     compare_requests: usize,
+    /// In the `--prior` comparison, seed the prior reservations on the same dates that are then
+    /// measured (a fuller day book), instead of on other dates (history only: the default).
+    #[arg(long)]
+    prior_same_days: bool,
     /// Skip the main run (e.g. only the `--prior` comparison).
     #[arg(long)]
     skip_main: bool,
@@ -604,15 +608,26 @@ async fn main_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde_
 }
 
 async fn prior_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde_json::Value> {
-    // Enough tables that K prior reservations over the horizon leave room for the comparison.
-    let days = args.days.clamp(1, 89);
-    let per_day = args.prior.div_ceil(days as usize);
+    // History only (default): the prior reservations go on the first half of the dates and
+    // the comparison books the second half, empty in both restaurants. With
+    // `--prior-same-days` both use every date, so the busy restaurant's day books are fuller.
+    let all = Workload::new(Vec::new(), args)?.dates;
+    let (seed_dates, measure_dates) = if args.prior_same_days || all.len() < 2 {
+        (all.clone(), all)
+    } else {
+        let (first, second) = all.split_at(all.len() / 2);
+        (first.to_vec(), second.to_vec())
+    };
+    // Enough tables that K prior reservations leave room for the comparison.
+    let per_day = args.prior.div_ceil(seed_dates.len().max(1));
     // A day holds ~13 one-hour turns per table; keep the seeded days under half full.
     let tables = (per_day * 2 / 13 + 10).clamp(args.tables, 500);
     let busy = format!("lg-{run}-busy");
     let empty = format!("lg-{run}-empty");
     register(target, &[busy.clone(), empty.clone()], tables, 2).await?;
-    let workload = Arc::new(Workload::new(vec![busy.clone()], args)?);
+    let mut seeding = Workload::new(vec![busy.clone()], args)?;
+    seeding.dates = seed_dates.clone();
+    let workload = Arc::new(seeding);
     let started = Instant::now();
     let far = started + Duration::from_secs(3600);
     let seeded = fire(
@@ -636,6 +651,16 @@ async fn prior_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde
         seed.rejected,
         seed.errors,
         started.elapsed()
+    );
+    let mut measuring = Workload::new(vec![busy.clone()], args)?;
+    measuring.dates = measure_dates.clone();
+    let workload = Arc::new(measuring);
+    println!(
+        "seeded dates {}..{}, measured dates {}..{}",
+        seed_dates.first().map_or("", String::as_str),
+        seed_dates.last().map_or("", String::as_str),
+        measure_dates.first().map_or("", String::as_str),
+        measure_dates.last().map_or("", String::as_str)
     );
     // Interleave the two restaurants on the same connections, so both see the same load.
     let both = Arc::new(vec![busy.clone(), empty.clone()]);
@@ -684,6 +709,7 @@ async fn prior_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde
     );
     Ok(json!({
         "prior": args.prior,
+        "prior_same_days": args.prior_same_days,
         "seeded": { "confirmed": seed.confirmed, "rejected": seed.rejected, "errors": seed.errors },
         "with_prior": percentiles(&busy_tally.latency),
         "empty": percentiles(&empty_tally.latency),

@@ -180,7 +180,6 @@ fn insert_reservation(
     counts: &mut Counts,
 ) -> Result<(), ProjectionError> {
     let state = encode(r)?;
-    let date = r.date.to_string();
     let inserted = tx
         .prepare_cached(
             "INSERT INTO reservations (id, restaurant_id, user_id, date, sort_key, status, state)
@@ -190,7 +189,7 @@ fn insert_reservation(
             r.id.as_str(),
             r.restaurant_id.as_str(),
             r.user_id.as_str(),
-            date,
+            r.date.to_string(),
             sort_key(r),
             r.status.as_str(),
             state
@@ -205,13 +204,16 @@ fn insert_reservation(
             tracing::warn!(reservation_id = %r.id, "reservation opened twice; replacing it as the core does");
             if let Some(old) = load_reservation(tx, r.id.as_str())? {
                 counts.add(old.restaurant_id.as_str(), old.status, -1);
+                if old.date != r.date || old.restaurant_id != r.restaurant_id {
+                    record_move(tx, &old)?;
+                }
             }
             write_reservation(tx, r, &state)?;
         }
         Err(e) => return Err(e.into()),
     }
     counts.add(r.restaurant_id.as_str(), r.status, 1);
-    index_day(tx, r.restaurant_id.as_str(), &date, r.id.as_str())
+    Ok(())
 }
 
 fn update_reservation(
@@ -230,20 +232,15 @@ fn update_reservation(
         );
         return Ok(());
     };
-    let (old_status, old_date) = (r.status, r.date);
+    let before = r.clone();
     r.apply(event);
     write_reservation(tx, &r, &encode(&r)?)?;
-    if r.status != old_status {
-        counts.add(r.restaurant_id.as_str(), old_status, -1);
+    if r.status != before.status {
+        counts.add(r.restaurant_id.as_str(), before.status, -1);
         counts.add(r.restaurant_id.as_str(), r.status, 1);
     }
-    if r.date != old_date {
-        index_day(
-            tx,
-            r.restaurant_id.as_str(),
-            &r.date.to_string(),
-            r.id.as_str(),
-        )?;
+    if r.date != before.date {
+        record_move(tx, &before)?;
     }
     Ok(())
 }
@@ -269,14 +266,18 @@ fn write_reservation(
     Ok(())
 }
 
-fn index_day(
-    tx: &Transaction<'_>,
-    restaurant_id: &str,
-    date: &str,
-    id: &str,
-) -> Result<(), ProjectionError> {
-    tx.prepare_cached("INSERT OR IGNORE INTO reservation_days (restaurant_id, date, reservation_id) VALUES (?1, ?2, ?3)")?
-        .execute(params![restaurant_id, date, id])?;
+/// Remembers that `r` was on its (current) day before it moved away, for as-of queries: with
+/// the reservations' current dates this gives every day a reservation ever belonged to.
+fn record_move(tx: &Transaction<'_>, r: &Reservation) -> Result<(), ProjectionError> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO reservation_moves (restaurant_id, date, reservation_id)
+         VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        r.restaurant_id.as_str(),
+        r.date.to_string(),
+        r.id.as_str()
+    ])?;
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - **Tables**: reservations by id (the core's `Reservation`, folded with
 //!   `Reservation::confirmed/rejected` and `.apply`), listed per restaurant and service date and
-//!   per user; every (restaurant, date) a reservation ever belonged to (for as-of queries);
+//!   per user; every (restaurant, date) a reservation was moved away from (with the current
+//!   dates: every day a reservation ever belonged to, for as-of queries);
 //!   restaurants (the core's `Restaurant`, folded with the core's `evolve`) with reservation
 //!   counts per status.
 //! - **Checkpoint**: the global position of the last applied event, written in the same
@@ -41,17 +42,17 @@ use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 pub use as_of::day_as_of;
-pub use projector::{POLL_INTERVAL, spawn_projector};
+pub use projector::{MIN_GAP, POLL_INTERVAL, spawn_projector};
 pub use restaurant_view::{ReservationCounts, RestaurantView};
 
 use crate::store::{EventStore, StoreError};
 use crate::view::ReservationView;
 
 /// Events read from the store and applied per transaction.
-pub const BATCH_SIZE: usize = 2048;
+pub const BATCH_SIZE: usize = 4096;
 
 /// Idle reader connections kept open.
-const MAX_IDLE_READERS: usize = 8;
+const MAX_IDLE_READERS: usize = 4;
 
 /// The read database's file name inside the data directory.
 pub const READ_DB_FILE: &str = "read.db";
@@ -132,7 +133,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     fn open_connection(&self) -> Result<Connection> {
         let conn = Connection::open(&self.path)?;
-        schema::configure(&conn)?;
+        schema::configure(&conn, schema::READER_CACHE_KIB)?;
         Ok(conn)
     }
 
@@ -166,7 +167,7 @@ impl ReadModels {
         })?;
         let path = dir.join(READ_DB_FILE);
         let mut writer = Connection::open(&path)?;
-        schema::configure(&writer)?;
+        schema::configure(&writer, schema::WRITER_CACHE_KIB)?;
         let checkpoint = schema::migrate(&mut writer)?;
         Ok(ReadModels {
             inner: Arc::new(Inner {
@@ -354,8 +355,10 @@ impl ReadModels {
         let (restaurant_id, date) = (restaurant_id.to_owned(), date.to_string());
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT reservation_id FROM reservation_days WHERE restaurant_id = ?1 AND date = ?2
-                 ORDER BY reservation_id",
+                "SELECT id FROM reservations WHERE restaurant_id = ?1 AND date = ?2
+                 UNION
+                 SELECT reservation_id FROM reservation_moves WHERE restaurant_id = ?1 AND date = ?2
+                 ORDER BY 1",
             )?;
             let ids = stmt.query_map(params![restaurant_id, date], |row| row.get(0))?;
             Ok(ids.collect::<Result<Vec<String>, _>>()?)
@@ -389,9 +392,9 @@ impl ReadModels {
                     }))
                 },
             )?;
-            let days = rows(
+            let moves = rows(
                 &tx,
-                "SELECT restaurant_id, date, reservation_id FROM reservation_days ORDER BY 1, 2, 3",
+                "SELECT restaurant_id, date, reservation_id FROM reservation_moves ORDER BY 1, 2, 3",
                 |row| Ok(json!([row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?])),
             )?;
             let counts = rows(
@@ -404,7 +407,7 @@ impl ReadModels {
                 "checkpoint": checkpoint,
                 "restaurants": restaurants,
                 "reservations": reservations,
-                "reservation_days": days,
+                "reservation_moves": moves,
                 "restaurant_counts": counts,
             }))
         })

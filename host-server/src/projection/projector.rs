@@ -14,6 +14,12 @@ use crate::store::EventStore;
 /// How often the projector polls the store when nobody wakes it.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Least time between two catch-ups of the projector: under load, each transaction then
+/// carries the events of this interval rather than of one group commit, which costs far less
+/// per event. Requests that must see a write call [`ReadModels::catch_up_to`] themselves and do
+/// not wait for the projector.
+pub const MIN_GAP: Duration = Duration::from_millis(10);
+
 /// Spawns the projector. `wake` carries the newest appended position (e.g. the store's
 /// `subscribe()`); every change triggers a catch-up, as does every [`POLL_INTERVAL`]. Errors are
 /// logged and retried on the next wake or tick (an undecodable event keeps failing, and keeps
@@ -64,6 +70,11 @@ where
                     }
                     failures = failures.saturating_add(1);
                 }
+            }
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(MIN_GAP) => {}
             }
         }
     })
