@@ -22,10 +22,17 @@ host-server/dynamodb-local/setup.sh
 step "set-up: the npm package"
 tolerate_budget host-wasm/build.sh
 
+step "set-up: the edge module and the conformance suite's JS harness (tests/setup.sh)"
+tolerate_budget tests/setup.sh
+# The full 10,000 generated sequences are `tests/run.sh`; CI runs a smaller count.
+if [ "${CI:-}" = true ] && [ -z "${CONFORMANCE_SEQUENCES:-}" ]; then
+    export CONFORMANCE_SEQUENCES=500
+fi
+
 step "reservation-core builds for wasm32-unknown-unknown"
 cargo build -p reservation-core --target wasm32-unknown-unknown
 
-step "Rust tests: core, server (HTTP, event stores incl. DynamoDB Local, read models), npm wrapper"
+step "Rust tests: core, server (HTTP, event stores incl. DynamoDB Local, read models), npm wrapper, cross-host conformance"
 cargo test --workspace
 
 step "npm package: node --test, tsc, Chromium"
