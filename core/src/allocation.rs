@@ -2,15 +2,19 @@
 //! given minute, and both the booking decision and the availability list ask it.
 
 use jiff::civil::{Date, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::OnceCell;
 
 use crate::day_book::{DayBook, Hold, free_of};
 use crate::error::{DomainError, ErrorCode};
 use crate::ids::{ReservationId, TableId};
+use crate::json::from_json_names;
 use crate::restaurant::{Combination, Restaurant, Table};
+use crate::small_sort;
 
-use crate::time::{ClockTime, MINUTES_PER_DAY, Minute, SLOT_MINUTES, days_between, minute_of};
+use crate::time::{
+    ClockTime, MINUTES_PER_DAY, Minute, SLOT_MINUTES, days_between, format_date, minute_of,
+};
 
 /// Alternatives offered with a rejection.
 pub const MAX_ALTERNATIVES: usize = 3;
@@ -34,7 +38,7 @@ pub struct Seating {
     pub table_ids: Vec<TableId>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionReason {
     /// No table or combination was free at any acceptable time.
@@ -42,6 +46,11 @@ pub enum RejectionReason {
     /// A table was free, but too many guests already start in that interval.
     PacingLimitReached,
 }
+
+from_json_names!(RejectionReason {
+    "no_table_available" => NoTableAvailable,
+    "pacing_limit_reached" => PacingLimitReached,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allocation {
@@ -103,7 +112,7 @@ pub fn allocate(
     if plan.spans.is_empty() {
         return Err(DomainError::new(
             ErrorCode::ClosedOnDate,
-            format!("the restaurant is closed on {}", ask.date),
+            format!("the restaurant is closed on {}", format_date(ask.date)),
         )
         .with_field("date"));
     }
@@ -241,12 +250,13 @@ impl<'a> Plan<'a> {
         let policy = &restaurant.policy;
         let turn = policy.turn_for(party_size);
         let now = minute_of(date, now);
-        let singles = restaurant
-            .tables
-            .iter()
-            .filter(|t| t.seats >= party_size)
-            .map(|t| (t, day.holds(&t.id)))
-            .collect();
+        // Sized for every table up front: one allocation instead of a doubling per fit.
+        let mut singles = Vec::with_capacity(restaurant.tables.len());
+        for table in &restaurant.tables {
+            if table.seats >= party_size {
+                singles.push((table, day.holds(&table.id)));
+            }
+        }
         Ok(Plan {
             day,
             party_size,
@@ -353,12 +363,34 @@ impl<'a> Plan<'a> {
     /// Starts are tried outward from the request, so a busy day stops at the first three.
     fn alternatives(&self, requested: Minute) -> Vec<ClockTime> {
         let mut starts: Vec<Minute> = self.grid_starts().collect();
-        starts.sort_unstable_by_key(|&s| ((s - requested).abs(), s));
-        starts
-            .into_iter()
-            .filter(|&start| matches!(self.try_start(start), Fit::Seated(_)))
-            .take(MAX_ALTERNATIVES)
-            .map(ClockTime::from_minute)
-            .collect()
+        // Already ascending when the opening hours are valid; then walk outward from the
+        // request, which is the order of (distance, start).
+        small_sort::sort(&mut starts);
+        let mut after = starts.partition_point(|&s| s < requested);
+        let mut before = after;
+        let mut found = Vec::with_capacity(MAX_ALTERNATIVES);
+        while found.len() < MAX_ALTERNATIVES {
+            let earlier = before.checked_sub(1).and_then(|i| starts.get(i)).copied();
+            let later = starts.get(after).copied();
+            let start = match (earlier, later) {
+                (Some(e), Some(l)) if requested - e <= l - requested => {
+                    before -= 1;
+                    e
+                }
+                (Some(e), None) => {
+                    before -= 1;
+                    e
+                }
+                (_, Some(l)) => {
+                    after += 1;
+                    l
+                }
+                (None, None) => break,
+            };
+            if matches!(self.try_start(start), Fit::Seated(_)) {
+                found.push(ClockTime::from_minute(start));
+            }
+        }
+        found
     }
 }

@@ -2,9 +2,10 @@
 //! new id carries it (`now`, `reservation_id`), so the core stays pure.
 
 use jiff::civil::{Date, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::ids::{ReservationId, RestaurantId, UserId};
+use crate::json::from_json;
 use crate::opening_hours::{Exception, WeeklyHours};
 use crate::policy::BookingPolicy;
 use crate::reservation::Actor;
@@ -49,34 +50,51 @@ impl Command {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterRestaurant {
     pub restaurant: Restaurant,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(RegisterRestaurant { restaurant: req });
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeTables {
     pub restaurant_id: RestaurantId,
     pub tables: Vec<Table>,
-    #[serde(default)]
     pub combinations: Vec<Combination>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ChangeTables {
+    restaurant_id: req,
+    tables: req,
+    combinations: or_default
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeOpeningHours {
     pub restaurant_id: RestaurantId,
     pub opening_hours: WeeklyHours,
-    #[serde(default)]
     pub exceptions: Vec<Exception>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ChangeOpeningHours {
+    restaurant_id: req,
+    opening_hours: req,
+    exceptions: or_default
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangePolicy {
     pub restaurant_id: RestaurantId,
     pub policy: BookingPolicy,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ChangePolicy {
+    restaurant_id: req,
+    policy: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestReservation {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
@@ -84,47 +102,98 @@ pub struct RequestReservation {
     pub guest_name: String,
     pub party_size: u16,
     /// The service date.
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub time: ClockTime,
     /// The restaurant's civil time when the request was made.
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub now: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(RequestReservation {
+    reservation_id: req,
+    restaurant_id: req,
+    user_id: req,
+    guest_name: req,
+    party_size: req,
+    date: req,
+    time: req,
+    now: req,
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CancelReservation {
     pub reservation_id: ReservationId,
     pub by: Actor,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub now: DateTime,
 }
+
+from_json!(CancelReservation {
+    reservation_id: req,
+    by: req,
+    now: req
+});
 
 /// Moves a reservation and/or changes its party size; absent fields keep their value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModifyReservation {
     pub reservation_id: ReservationId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::serialize_optional_date"
+    )]
     pub date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<ClockTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party_size: Option<u16>,
     pub by: Actor,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub now: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ModifyReservation {
+    reservation_id: req,
+    date: opt,
+    time: opt,
+    party_size: opt,
+    by: req,
+    now: req,
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeatReservation {
     pub reservation_id: ReservationId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub now: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(SeatReservation {
+    reservation_id: req,
+    now: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CompleteReservation {
     pub reservation_id: ReservationId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub now: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(CompleteReservation {
+    reservation_id: req,
+    now: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MarkNoShow {
     pub reservation_id: ReservationId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub now: DateTime,
 }
+
+from_json!(MarkNoShow {
+    reservation_id: req,
+    now: req
+});

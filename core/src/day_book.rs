@@ -3,10 +3,12 @@
 
 use jiff::civil::{Date, DateTime};
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 use crate::ids::{ReservationId, RestaurantId, TableId};
+use crate::json::{FromJson, JsonError, deserialize_via_json, from_json};
 use crate::time::{Minute, SLOT_MINUTES, datetime_at, minute_of};
 
 /// One party's hold on its tables over `[start, held_until)` (turn plus buffer).
@@ -38,8 +40,8 @@ pub(crate) fn free_of(
         .all(|h| h.end <= start || end <= h.start || Some(&h.reservation_id) == ignore)
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(from = "DayBookRepr", into = "DayBookRepr")]
+#[derive(Debug, Clone, Serialize)]
+#[serde(into = "DayBookRepr")]
 pub struct DayBook {
     restaurant_id: RestaurantId,
     date: Date,
@@ -172,16 +174,28 @@ fn bucket(start: Minute) -> Minute {
 }
 
 /// One hold in civil time: the documented JSON form shared by day books and snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Occupancy {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reservation_id: Option<ReservationId>,
     pub table_ids: Vec<TableId>,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub starts_at: DateTime,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub held_until: DateTime,
     pub party_size: u16,
 }
+
+from_json!(
+    Occupancy,
+    deny_unknown_fields {
+        reservation_id: opt,
+        table_ids: req,
+        starts_at: req,
+        held_until: req,
+        party_size: req,
+    }
+);
 
 impl Occupancy {
     pub(crate) fn of(date: Date, reservation_id: Option<ReservationId>, booking: &Booking) -> Self {
@@ -209,13 +223,27 @@ pub(crate) fn clamp_minute(minute: i64) -> Minute {
     minute.clamp(-100_000, 100_000) as Minute
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct DayBookRepr {
     restaurant_id: RestaurantId,
+    #[serde(serialize_with = "crate::time::serialize_date")]
     date: Date,
     bookings: Vec<Occupancy>,
 }
+
+from_json!(@impl_only DayBookRepr, deny_unknown_fields {
+    restaurant_id: req,
+    date: req,
+    bookings: req,
+});
+
+impl FromJson for DayBook {
+    fn from_json(value: Value) -> Result<Self, JsonError> {
+        DayBookRepr::from_json(value).map(DayBook::from)
+    }
+}
+
+deserialize_via_json!(DayBook);
 
 impl From<DayBook> for DayBookRepr {
     fn from(book: DayBook) -> Self {

@@ -4,7 +4,7 @@
 //! event to `event.stream()`, all in one atomic write.
 
 use jiff::civil::{Date, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -14,19 +14,42 @@ use crate::day_book::{Booking, DayBook, clamp_minute};
 use crate::error::{DomainError, ErrorCode};
 use crate::event::*;
 use crate::ids::{ReservationId, RestaurantId};
+use crate::json::from_json;
 use crate::reservation::{Actor, Reservation, Status};
 use crate::restaurant::{Restaurant, validate_name, validate_tables};
 use crate::stream::StreamId;
-use crate::time::{datetime_at, minute_of};
+use crate::time::{add_minutes, datetime_at, format_date, minute_of};
 
 /// The loaded streams of one restaurant: its configuration, some of its day books and some of
 /// its reservations. Day books missing from `day_books` are taken to be empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// Every field may be absent (`{}` is the empty state); unknown fields are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct State {
     pub restaurant: Option<Restaurant>,
+    #[serde(serialize_with = "serialize_day_books")]
     pub day_books: BTreeMap<Date, DayBook>,
     pub reservations: BTreeMap<ReservationId, Reservation>,
+}
+
+from_json!(
+    State,
+    deny_unknown_fields {
+        restaurant: opt,
+        day_books: or_default,
+        reservations: or_default,
+    }
+);
+
+/// Day books keyed by their date in its wire form, `YYYY-MM-DD`.
+fn serialize_day_books<S: Serializer>(
+    day_books: &BTreeMap<Date, DayBook>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        day_books
+            .iter()
+            .map(|(date, book)| (format_date(*date), book)),
+    )
 }
 
 impl State {
@@ -162,8 +185,8 @@ pub fn decide(command: &Command, state: &State) -> Result<Vec<Event>, DomainErro
                 return Err(refusal(ErrorCode::NotCompletable, r, "completed"));
             }
             let restaurant = state.restaurant(&r.restaurant_id)?;
-            let buffer = jiff::Span::new().minutes(i64::from(restaurant.policy.buffer_minutes));
-            let from = c.now.checked_add(buffer).unwrap_or(c.now);
+            let buffer = i64::from(restaurant.policy.buffer_minutes);
+            let from = add_minutes(c.now, buffer).unwrap_or(c.now);
             Ok(vec![
                 release(r, from),
                 Event::ReservationCompleted(ReservationCompleted {

@@ -2,10 +2,11 @@
 //! `core/EVENTS.md` documents every one with an example for the services that read them.
 
 use jiff::civil::{Date, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::allocation::RejectionReason;
 use crate::ids::{ReservationId, RestaurantId, TableId, UserId};
+use crate::json::from_json;
 use crate::opening_hours::{Exception, WeeklyHours};
 use crate::policy::BookingPolicy;
 use crate::reservation::Actor;
@@ -58,53 +59,94 @@ impl Event {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestaurantRegistered {
     pub restaurant: Restaurant,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(RestaurantRegistered { restaurant: req });
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TablesChanged {
     pub restaurant_id: RestaurantId,
     pub tables: Vec<Table>,
     pub combinations: Vec<Combination>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(TablesChanged {
+    restaurant_id: req,
+    tables: req,
+    combinations: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpeningHoursChanged {
     pub restaurant_id: RestaurantId,
     pub opening_hours: WeeklyHours,
     pub exceptions: Vec<Exception>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(OpeningHoursChanged {
+    restaurant_id: req,
+    opening_hours: req,
+    exceptions: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BookingPolicyChanged {
     pub restaurant_id: RestaurantId,
     pub policy: BookingPolicy,
 }
 
+from_json!(BookingPolicyChanged {
+    restaurant_id: req,
+    policy: req
+});
+
 /// Day-book fact: tables are held for a party over `[starts_at, held_until)`. Carries no PII.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TablesAllocated {
     pub restaurant_id: RestaurantId,
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub reservation_id: ReservationId,
     pub table_ids: Vec<TableId>,
     pub party_size: u16,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub starts_at: DateTime,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub held_until: DateTime,
 }
 
+from_json!(TablesAllocated {
+    restaurant_id: req,
+    date: req,
+    reservation_id: req,
+    table_ids: req,
+    party_size: req,
+    starts_at: req,
+    held_until: req,
+});
+
 /// Day-book fact: a reservation's tables are free from `from` on (from its start: entirely).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TablesReleased {
     pub restaurant_id: RestaurantId,
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub reservation_id: ReservationId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub from: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(TablesReleased {
+    restaurant_id: req,
+    date: req,
+    reservation_id: req,
+    from: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationConfirmed {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
@@ -112,68 +154,145 @@ pub struct ReservationConfirmed {
     pub guest_name: String,
     pub party_size: u16,
     /// The service date.
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub requested_time: ClockTime,
     /// The assigned start, which may differ from the requested time by up to the flex.
     pub time: ClockTime,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub starts_at: DateTime,
     pub table_ids: Vec<TableId>,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ReservationConfirmed {
+    reservation_id: req,
+    restaurant_id: req,
+    user_id: req,
+    guest_name: req,
+    party_size: req,
+    date: req,
+    requested_time: req,
+    time: req,
+    starts_at: req,
+    table_ids: req,
+    at: req,
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationRejected {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
     pub user_id: UserId,
     pub guest_name: String,
     pub party_size: u16,
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub requested_time: ClockTime,
     pub reason: RejectionReason,
     pub alternatives: Vec<ClockTime>,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ReservationRejected {
+    reservation_id: req,
+    restaurant_id: req,
+    user_id: req,
+    guest_name: req,
+    party_size: req,
+    date: req,
+    requested_time: req,
+    reason: req,
+    alternatives: req,
+    at: req,
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationCancelled {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
     pub by: Actor,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ReservationCancelled {
+    reservation_id: req,
+    restaurant_id: req,
+    by: req,
+    at: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationModified {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
     pub party_size: u16,
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub requested_time: ClockTime,
     pub time: ClockTime,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub starts_at: DateTime,
     pub table_ids: Vec<TableId>,
     pub by: Actor,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ReservationModified {
+    reservation_id: req,
+    restaurant_id: req,
+    party_size: req,
+    date: req,
+    requested_time: req,
+    time: req,
+    starts_at: req,
+    table_ids: req,
+    by: req,
+    at: req,
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationSeated {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ReservationSeated {
+    reservation_id: req,
+    restaurant_id: req,
+    at: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationCompleted {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(ReservationCompleted {
+    reservation_id: req,
+    restaurant_id: req,
+    at: req
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationMarkedNoShow {
     pub reservation_id: ReservationId,
     pub restaurant_id: RestaurantId,
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
 }
+
+from_json!(ReservationMarkedNoShow {
+    reservation_id: req,
+    restaurant_id: req,
+    at: req
+});

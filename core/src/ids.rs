@@ -5,6 +5,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 use crate::error::{DomainError, ErrorCode};
+use crate::json::{FromJson, FromJsonKey, JsonError, invalid_type};
+use serde_json::Value;
 
 /// Longest identifier accepted (UUIDs are 36 characters; this leaves room for client ids).
 pub const MAX_ID_LEN: usize = 64;
@@ -69,6 +71,21 @@ macro_rules! id_type {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let value = String::deserialize(deserializer)?;
                 $name::parse(value).map_err(|e| serde::de::Error::custom(e.message))
+            }
+        }
+
+        impl FromJson for $name {
+            fn from_json(value: Value) -> Result<Self, JsonError> {
+                match value {
+                    Value::String(text) => $name::parse(text).map_err(|e| $crate::json::JsonError::from(e.message)),
+                    other => Err(invalid_type(&other, $what)),
+                }
+            }
+        }
+
+        impl FromJsonKey for $name {
+            fn from_json_key(key: String) -> Result<Self, JsonError> {
+                $name::parse(key).map_err(|e| $crate::json::JsonError::from(e.message))
             }
         }
     };

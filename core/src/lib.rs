@@ -12,6 +12,7 @@
 //! - [`command`], [`event`]: the versioned wire vocabulary (see `core/EVENTS.md`).
 //! - [`decider`]: `decide` and `evolve`.
 //! - [`snapshot`], [`request`]: what browsers and edge functions preview against.
+//! - [`json`]: decoding from a parsed JSON tree (small hand-written decoders, for the wasm hosts).
 
 pub mod allocation;
 pub mod command;
@@ -20,11 +21,13 @@ pub mod decider;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod json;
 pub mod opening_hours;
 pub mod policy;
 pub mod request;
 pub mod reservation;
 pub mod restaurant;
+mod small_sort;
 pub mod snapshot;
 pub mod specification;
 pub mod stream;

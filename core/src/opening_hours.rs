@@ -2,10 +2,12 @@
 //! service day on which it opens.
 
 use jiff::civil::{Date, Weekday};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{DomainError, ErrorCode};
-use crate::time::{MINUTES_PER_DAY, Minute, TimeRange, days_between};
+use crate::json::from_json;
+use crate::small_sort;
+use crate::time::{MINUTES_PER_DAY, Minute, TimeRange, days_between, format_date};
 
 /// Most ranges accepted on one day (lunch, dinner, late bar, …).
 const MAX_RANGES_PER_DAY: usize = 8;
@@ -13,24 +15,29 @@ const MAX_RANGES_PER_DAY: usize = 8;
 pub const MAX_EXCEPTIONS: usize = 1000;
 
 /// Ranges per weekday; a missing weekday is closed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WeeklyHours {
-    #[serde(default)]
     pub monday: Vec<TimeRange>,
-    #[serde(default)]
     pub tuesday: Vec<TimeRange>,
-    #[serde(default)]
     pub wednesday: Vec<TimeRange>,
-    #[serde(default)]
     pub thursday: Vec<TimeRange>,
-    #[serde(default)]
     pub friday: Vec<TimeRange>,
-    #[serde(default)]
     pub saturday: Vec<TimeRange>,
-    #[serde(default)]
     pub sunday: Vec<TimeRange>,
 }
+
+from_json!(
+    WeeklyHours,
+    deny_unknown_fields {
+        monday: or_default,
+        tuesday: or_default,
+        wednesday: or_default,
+        thursday: or_default,
+        friday: or_default,
+        saturday: or_default,
+        sunday: or_default,
+    }
+);
 
 impl WeeklyHours {
     pub fn on(&self, weekday: Weekday) -> &[TimeRange] {
@@ -47,15 +54,24 @@ impl WeeklyHours {
 }
 
 /// A dated exception: closed all day, or other ranges for that date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Exception {
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hours: Vec<TimeRange>,
 }
+
+from_json!(
+    Exception,
+    deny_unknown_fields {
+        date: req,
+        closed: or_default,
+        hours: or_default
+    }
+);
 
 /// The weekly hours and exceptions together: what decides whether a day is open.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +93,7 @@ impl<'a> Schedule<'a> {
     /// The spans of `date` on its minute axis, sorted by start.
     pub fn spans_on(&self, date: Date) -> Vec<(Minute, Minute)> {
         let mut spans: Vec<_> = self.ranges_on(date).iter().map(|r| r.span()).collect();
-        spans.sort_unstable();
+        small_sort::sort(&mut spans);
         spans
     }
 
@@ -121,7 +137,7 @@ impl<'a> Schedule<'a> {
                 .any(|e| e.date == exception.date)
             {
                 return Err(invalid(
-                    format!("{} has two exceptions", exception.date),
+                    format!("{} has two exceptions", format_date(exception.date)),
                     &field,
                 ));
             }
@@ -142,7 +158,7 @@ fn check_day(day: &[TimeRange], next_day: &[TimeRange]) -> Result<(), String> {
         return Err(format!("at most {MAX_RANGES_PER_DAY} ranges per day"));
     }
     let mut spans: Vec<_> = day.iter().map(|r| r.span()).collect();
-    spans.sort_unstable();
+    small_sort::sort(&mut spans);
     for pair in spans.windows(2) {
         if pair[1].0 < pair[0].1 {
             return Err("ranges overlap".into());

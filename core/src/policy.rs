@@ -1,29 +1,40 @@
 //! How a restaurant books: turn time, buffer, flex, notice, horizon, party limits and pacing.
 //! Every field has the default the original service used, so `{}` is a valid policy.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{DomainError, ErrorCode};
+use crate::json::{Fields, FromJson, JsonError, deserialize_via_json, from_json};
 use crate::time::SLOT_MINUTES;
 
 /// A turn time that applies to parties of `min_party..=max_party` guests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TurnBand {
     pub min_party: u16,
     pub max_party: u16,
     pub turn_minutes: u16,
 }
 
+from_json!(
+    TurnBand,
+    deny_unknown_fields {
+        min_party: req,
+        max_party: req,
+        turn_minutes: req
+    }
+);
+
 /// At most `max_guests` may start in any 15-minute interval of the grid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pacing {
     pub max_guests: u16,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+from_json!(Pacing, deny_unknown_fields { max_guests: req });
+
+/// Absent fields take their default (see [`BookingPolicy::default`]); unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BookingPolicy {
     /// How long a party holds its table.
     pub turn_minutes: u16,
@@ -59,6 +70,27 @@ impl Default for BookingPolicy {
         }
     }
 }
+
+impl FromJson for BookingPolicy {
+    fn from_json(value: Value) -> Result<Self, JsonError> {
+        let mut fields = Fields::new(value, "BookingPolicy")?;
+        let d = BookingPolicy::default();
+        let policy = BookingPolicy {
+            turn_minutes: fields.or("turn_minutes", d.turn_minutes)?,
+            turn_by_party_size: fields.or("turn_by_party_size", d.turn_by_party_size)?,
+            buffer_minutes: fields.or("buffer_minutes", d.buffer_minutes)?,
+            flex_minutes: fields.or("flex_minutes", d.flex_minutes)?,
+            lead_minutes: fields.or("lead_minutes", d.lead_minutes)?,
+            horizon_days: fields.or("horizon_days", d.horizon_days)?,
+            max_party_size: fields.or("max_party_size", d.max_party_size)?,
+            pacing: fields.or("pacing", d.pacing)?,
+        };
+        fields.deny_unknown()?;
+        Ok(policy)
+    }
+}
+
+deserialize_via_json!(BookingPolicy);
 
 impl BookingPolicy {
     /// How long a party of `party_size` holds its table.

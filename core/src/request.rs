@@ -11,28 +11,40 @@ use crate::decider::decide;
 use crate::error::{DomainError, ErrorCode};
 use crate::event::Event;
 use crate::ids::{ReservationId, UserId};
+use crate::json::from_json;
 use crate::restaurant::{MAX_SEATS, validate_name};
 use crate::snapshot::DaySnapshot;
-use crate::time::{ClockTime, parse_date};
+use crate::time::{ClockTime, format_date, parse_date};
 
 /// No restaurant seats more than its biggest combination; this caps what is worth checking.
 pub const MAX_PARTY_SIZE: i64 = 10 * MAX_SEATS as i64;
 
 /// A reservation request with raw fields, as JSON frontends send it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReservationRequest {
     /// A client-chosen reservation id, for idempotent retries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The guest (taken from the caller's identity when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     pub name: String,
     pub party_size: i64,
     pub date: String,
     pub time: String,
 }
+
+from_json!(
+    ReservationRequest,
+    deny_unknown_fields {
+        id: opt,
+        user_id: opt,
+        name: req,
+        party_size: req,
+        date: req,
+        time: req,
+    }
+);
 
 /// A request whose every field is well-formed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,14 +148,26 @@ fn party_size(value: i64) -> Result<u16, DomainError> {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Preview {
     Confirmed {
+        #[serde(
+            serialize_with = "crate::time::serialize_date",
+            deserialize_with = "crate::time::deserialize_date"
+        )]
         date: Date,
         party_size: u16,
         requested_time: ClockTime,
         time: ClockTime,
+        #[serde(
+            serialize_with = "crate::time::serialize_datetime",
+            deserialize_with = "crate::time::deserialize_datetime"
+        )]
         starts_at: DateTime,
         table_ids: Vec<crate::ids::TableId>,
     },
     Rejected {
+        #[serde(
+            serialize_with = "crate::time::serialize_date",
+            deserialize_with = "crate::time::deserialize_date"
+        )]
         date: Date,
         party_size: u16,
         requested_time: ClockTime,
@@ -164,7 +188,11 @@ pub fn preview(
         return Err(vec![
             DomainError::new(
                 ErrorCode::InvalidDate,
-                format!("this snapshot is for {}, not {}", snapshot.date, valid.date),
+                format!(
+                    "this snapshot is for {}, not {}",
+                    format_date(snapshot.date),
+                    format_date(valid.date)
+                ),
             )
             .with_field("date"),
         ]);

@@ -2,22 +2,25 @@
 //! modified, seated or marked no-show; from seated, completed. Its stream is its history.
 
 use jiff::civil::{Date, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::allocation::RejectionReason;
 use crate::event::{Event, ReservationConfirmed, ReservationRejected};
 use crate::ids::{ReservationId, RestaurantId, TableId, UserId};
+use crate::json::{from_json, from_json_names};
 use crate::time::ClockTime;
 
 /// Who asked for a change. Guests may cancel only until the reservation starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Guest,
     Staff,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+from_json_names!(Actor { "guest" => Guest, "staff" => Staff });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Confirmed,
@@ -27,6 +30,15 @@ pub enum Status {
     Completed,
     NoShow,
 }
+
+from_json_names!(Status {
+    "confirmed" => Confirmed,
+    "rejected" => Rejected,
+    "cancelled" => Cancelled,
+    "seated" => Seated,
+    "completed" => Completed,
+    "no_show" => NoShow,
+});
 
 impl Status {
     pub fn as_str(self) -> &'static str {
@@ -46,7 +58,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     Confirmed,
@@ -58,16 +70,33 @@ pub enum ChangeKind {
     NoShow,
 }
 
+from_json_names!(ChangeKind {
+    "confirmed" => Confirmed,
+    "rejected" => Rejected,
+    "cancelled" => Cancelled,
+    "modified" => Modified,
+    "seated" => Seated,
+    "completed" => Completed,
+    "no_show" => NoShow,
+});
+
 /// One entry of a reservation's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    #[serde(serialize_with = "crate::time::serialize_datetime")]
     pub at: DateTime,
     pub change: ChangeKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<Actor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+from_json!(Change {
+    at: req,
+    change: req,
+    by: opt
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reservation {
     pub id: ReservationId,
     pub restaurant_id: RestaurantId,
@@ -75,21 +104,42 @@ pub struct Reservation {
     pub guest_name: String,
     pub party_size: u16,
     /// The service date.
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     pub requested_time: ClockTime,
     /// The assigned start (absent when rejected).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<ClockTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::serialize_optional_datetime"
+    )]
     pub starts_at: Option<DateTime>,
     pub table_ids: Vec<TableId>,
     pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectionReason>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<ClockTime>,
     pub history: Vec<Change>,
 }
+
+from_json!(Reservation {
+    id: req,
+    restaurant_id: req,
+    user_id: req,
+    guest_name: req,
+    party_size: req,
+    date: req,
+    requested_time: req,
+    time: opt,
+    starts_at: opt,
+    table_ids: req,
+    status: req,
+    reason: opt,
+    alternatives: or_default,
+    history: req,
+});
 
 impl Reservation {
     pub fn confirmed(e: &ReservationConfirmed) -> Self {

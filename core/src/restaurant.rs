@@ -1,19 +1,20 @@
 //! A restaurant's configuration: tables, combinations, opening hours and booking policy.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{DomainError, ErrorCode};
 use crate::ids::{RestaurantId, TableId};
+use crate::json::from_json;
 use crate::opening_hours::{Exception, Schedule, WeeklyHours};
 use crate::policy::BookingPolicy;
+use crate::small_sort;
 
 pub const MAX_TABLES: usize = 500;
 pub const MAX_COMBINATIONS: usize = 500;
 pub const MAX_SEATS: u16 = 100;
 pub const MAX_NAME_LEN: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Table {
     pub id: TableId,
     pub seats: u16,
@@ -21,13 +22,29 @@ pub struct Table {
     pub area: Option<String>,
 }
 
+from_json!(
+    Table,
+    deny_unknown_fields {
+        id: req,
+        seats: req,
+        area: opt
+    }
+);
+
 /// Two or more tables that together seat `seats` (which may be fewer than their sum).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Combination {
     pub tables: Vec<TableId>,
     pub seats: u16,
 }
+
+from_json!(
+    Combination,
+    deny_unknown_fields {
+        tables: req,
+        seats: req
+    }
+);
 
 impl Combination {
     /// A stable name for ordering and display: the table ids joined by `+`.
@@ -40,23 +57,32 @@ impl Combination {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Restaurant {
     pub id: RestaurantId,
     pub name: String,
     /// IANA time-zone name. The core only checks its shape; hosts resolve it.
     pub timezone: String,
     pub tables: Vec<Table>,
-    #[serde(default)]
     pub combinations: Vec<Combination>,
-    #[serde(default)]
     pub opening_hours: WeeklyHours,
-    #[serde(default)]
     pub exceptions: Vec<Exception>,
-    #[serde(default)]
     pub policy: BookingPolicy,
 }
+
+from_json!(
+    Restaurant,
+    deny_unknown_fields {
+        id: req,
+        name: req,
+        timezone: req,
+        tables: req,
+        combinations: or_default,
+        opening_hours: or_default,
+        exceptions: or_default,
+        policy: or_default,
+    }
+);
 
 impl Restaurant {
     pub fn schedule(&self) -> Schedule<'_> {
@@ -150,7 +176,7 @@ pub fn validate_tables(tables: &[Table], combinations: &[Combination]) -> Result
         }
         ids.push(&table.id);
     }
-    ids.sort_unstable();
+    small_sort::sort(&mut ids);
     if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
         return bad_tables("tables".into(), format!("table {} appears twice", pair[0]));
     }

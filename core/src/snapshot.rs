@@ -3,28 +3,39 @@
 //! to list availability and preview a booking offline, with the server's exact answers.
 
 use jiff::civil::{Date, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::allocation::availability;
 use crate::day_book::{DayBook, Occupancy, placeholder_id};
 use crate::decider::State;
 use crate::error::{DomainError, ErrorCode};
+use crate::json::from_json;
 use crate::restaurant::Restaurant;
 use crate::time::ClockTime;
 
 /// The JSON form's version; bumped on any incompatible change.
 pub const SNAPSHOT_VERSION: u16 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DaySnapshot {
     pub snapshot_version: u16,
     pub restaurant: Restaurant,
     /// The service date.
+    #[serde(serialize_with = "crate::time::serialize_date")]
     pub date: Date,
     /// Holds on tables, ordered by start then tables.
     pub occupancy: Vec<Occupancy>,
 }
+
+from_json!(
+    DaySnapshot,
+    deny_unknown_fields {
+        snapshot_version: req,
+        restaurant: req,
+        date: req,
+        occupancy: req,
+    }
+);
 
 impl DaySnapshot {
     pub fn of(restaurant: &Restaurant, day: &DayBook) -> Self {

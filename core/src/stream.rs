@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use std::fmt;
 
 use crate::ids::{ReservationId, RestaurantId};
-use crate::time::parse_date;
+use crate::time::{format_date, parse_date};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StreamId {
@@ -36,7 +36,7 @@ impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StreamId::Restaurant(id) => write!(f, "restaurant:{id}"),
-            StreamId::DayBook(id, date) => write!(f, "daybook:{id}:{date}"),
+            StreamId::DayBook(id, date) => write!(f, "daybook:{id}:{}", format_date(*date)),
             StreamId::Reservation(id) => write!(f, "reservation:{id}"),
         }
     }

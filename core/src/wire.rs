@@ -94,11 +94,17 @@ macro_rules! versioned_enum {
                     $crate::wire::open_envelope(value, Self::current_version, upcasters)?;
                 let fields = serde_json::Value::Object(fields);
                 match type_name.as_str() {
-                    $( $wire => serde_json::from_value::<$ty>(fields)
+                    $( $wire => <$ty as $crate::json::FromJson>::from_json(fields)
                         .map($name::$variant)
                         .map_err(|e| format!("{}: {e}", $wire)), )+
                     other => Err(format!("unknown type {other:?}")),
                 }
+            }
+        }
+
+        impl $crate::json::FromJson for $name {
+            fn from_json(value: serde_json::Value) -> Result<Self, $crate::json::JsonError> {
+                $name::from_wire(value, $upcasters).map_err($crate::json::JsonError::from)
             }
         }
 
@@ -121,7 +127,7 @@ macro_rules! versioned_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = serde_json::Value::deserialize(deserializer)?;
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
                 $name::from_wire(value, $upcasters).map_err(serde::de::Error::custom)
             }
         }

@@ -11,50 +11,61 @@
 //!
 //! The ok answers have the npm package's shapes (`host-wasm`), so both hosts answer alike.
 
+use reservation_core::json::{Fields, FromJson, JsonError};
 use reservation_core::request::{ReservationRequest, ValidRequest, preview as preview_request};
 use reservation_core::snapshot::DaySnapshot;
+use reservation_core::time::format_date;
 use reservation_core::{
     Command, DateTime, DomainError, ErrorCode, Event, State, decide as core_decide,
     evolve as core_evolve,
 };
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecideInput {
+/// Declares an input object and reads it with the core's JSON decoding: every field required,
+/// unknown fields refused.
+macro_rules! input {
+    ($name:ident { $($field:ident: $ty:ty),+ $(,)? }) => {
+        struct $name {
+            $($field: $ty),+
+        }
+
+        impl FromJson for $name {
+            fn from_json(value: Value) -> Result<Self, JsonError> {
+                let mut fields = Fields::new(value, "an object")?;
+                let input = $name { $($field: fields.req(stringify!($field))?),+ };
+                fields.deny_unknown()?;
+                Ok(input)
+            }
+        }
+    };
+}
+
+input!(DecideInput {
     state: State,
     command: Command,
-}
+});
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EvolveInput {
+input!(EvolveInput {
     state: State,
     event: Event,
-}
+});
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PreviewInput {
+input!(PreviewInput {
     snapshot: DaySnapshot,
     request: ReservationRequest,
     now: DateTime,
-}
+});
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AvailabilityInput {
+input!(AvailabilityInput {
     snapshot: DaySnapshot,
     party_size: i64,
     now: DateTime,
-}
+});
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValidateInput {
+input!(ValidateInput {
     request: ReservationRequest,
-}
+});
 
 /// `decide(state, command)`: the events the command records, or why it is refused.
 pub fn decide(input: &[u8]) -> Vec<u8> {
@@ -98,13 +109,13 @@ pub fn availability(input: &[u8]) -> Vec<u8> {
                     struct Available<'a> {
                         #[serde(rename = "type")]
                         kind: &'static str,
-                        date: reservation_core::Date,
+                        date: String,
                         party_size: u16,
                         times: &'a [reservation_core::time::ClockTime],
                     }
                     let answer = Available {
                         kind: "ok",
-                        date: input.snapshot.date,
+                        date: format_date(input.snapshot.date),
                         party_size,
                         times: &times,
                     };
@@ -135,19 +146,22 @@ fn as_read(valid: ValidRequest) -> ReservationRequest {
         user_id: valid.user_id.map(|id| id.to_string()),
         name: valid.name,
         party_size: i64::from(valid.party_size),
-        date: valid.date.to_string(),
+        date: format_date(valid.date),
         time: valid.time.to_string(),
     }
 }
 
-/// Parses the text into a JSON tree first, then reads the arguments from the tree. Commands and
-/// events are decoded from a tree anyway (their envelope is versioned), so reading everything
-/// this way compiles one deserializer per type instead of two: a third of the module's size.
-fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, DomainError> {
-    let malformed =
-        |e: serde_json::Error| DomainError::new(ErrorCode::MalformedInput, e.to_string());
-    let tree: serde_json::Value = serde_json::from_slice(input).map_err(malformed)?;
-    T::deserialize(tree).map_err(malformed)
+/// Parses the text into a JSON tree, then reads the arguments from the tree with the core's
+/// JSON decoding (`reservation_core::json`), the small hand-written one.
+fn decode<T: FromJson>(input: &[u8]) -> Result<T, DomainError> {
+    reservation_core::json::from_slice(input).map_err(|e| {
+        let error = DomainError::new(ErrorCode::MalformedInput, e.message);
+        if e.path.is_empty() {
+            error
+        } else {
+            error.with_field(e.path)
+        }
+    })
 }
 
 /// `{"type":"ok","<key>":<value>}`, written without building an intermediate JSON tree.

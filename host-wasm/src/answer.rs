@@ -11,8 +11,9 @@
 //! (see host-wasm/README.md): a bigger module and no faster, without serde_json's depth limit.
 
 use reservation_core::DomainError;
+use reservation_core::json::FromJson;
+use reservation_core::time::parse_civil_datetime;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
 /// An answer: what the core said, or why it refused.
@@ -45,23 +46,21 @@ pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 }
 
 /// Reads argument `name` as a `T` through its JSON text. The text is read into a
-/// `serde_json::Value` first, the form commands and events are decoded (and upcast) from, so
-/// one decoding path serves every type; serde_json's depth limit keeps absurdly nested input
-/// harmless.
-pub fn from_js<T: DeserializeOwned>(value: &JsValue, name: &str) -> Result<T, JsValue> {
+/// `serde_json::Value` first, the form commands and events are decoded (and upcast) from, and
+/// read from the tree with the core's JSON decoding (`reservation_core::json`); serde_json's
+/// depth limit keeps absurdly nested input harmless.
+pub fn from_js<T: FromJson>(value: &JsValue, name: &str) -> Result<T, JsValue> {
     let text = js_sys::JSON::stringify(value)
         .ok()
         .and_then(|text| text.as_string())
         .ok_or_else(|| misuse(name, "expected a JSON value"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| misuse(name, &e.to_string()))?;
-    serde_json::from_value(value).map_err(|e| misuse(name, &e.to_string()))
+    reservation_core::json::from_slice(text.as_bytes()).map_err(|e| misuse(name, &e.to_string()))
 }
 
 /// Reads `now`: the restaurant's civil date-time, `YYYY-MM-DDTHH:MM[:SS]`.
-pub fn civil_now(now: &JsValue) -> Result<jiff::civil::DateTime, JsValue> {
+pub fn civil_now(now: &JsValue) -> Result<reservation_core::DateTime, JsValue> {
     now.as_string()
-        .and_then(|text| text.parse().ok())
+        .and_then(|text| parse_civil_datetime(&text))
         .ok_or_else(|| {
             misuse(
                 "now",

@@ -1,6 +1,7 @@
 //! `validateReservation(request)`: the field-level checks the server makes on a request.
 
 use reservation_core::request::{ReservationRequest, ValidRequest};
+use reservation_core::time::format_date;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -20,7 +21,7 @@ impl From<ValidRequest> for Validated {
                 user_id: valid.user_id.map(|id| id.to_string()),
                 name: valid.name,
                 party_size: i64::from(valid.party_size),
-                date: valid.date.to_string(),
+                date: format_date(valid.date),
                 time: valid.time.to_string(),
             },
         }

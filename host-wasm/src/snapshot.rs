@@ -1,10 +1,10 @@
 //! Previews and availability against a day snapshot (`GET /restaurants/{id}/days/{date}/snapshot`).
 //! The functions take the snapshot each call; `DaySnapshot` reads it once for many calls.
 
-use jiff::civil::{Date, DateTime};
+use reservation_core::DateTime;
 use reservation_core::request::{Preview, ReservationRequest, preview};
 use reservation_core::snapshot::DaySnapshot;
-use reservation_core::time::ClockTime;
+use reservation_core::time::{ClockTime, format_date};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -18,7 +18,8 @@ pub struct Previewed {
 /// The same shape as the server's `GET /restaurants/{id}/availability`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Available {
-    pub date: Date,
+    /// `YYYY-MM-DD`.
+    pub date: String,
     pub party_size: u16,
     pub times: Vec<ClockTime>,
 }
@@ -41,7 +42,7 @@ pub fn availability_answer(
     snapshot
         .availability(party_size, now)
         .map(|times| Available {
-            date: snapshot.date,
+            date: format_date(snapshot.date),
             party_size,
             times,
         })
@@ -110,7 +111,7 @@ impl PreparedSnapshot {
     /// The service date, `YYYY-MM-DD`.
     #[wasm_bindgen(getter)]
     pub fn date(&self) -> String {
-        self.snapshot.date.to_string()
+        format_date(self.snapshot.date)
     }
 
     /// The restaurant's IANA time-zone name.

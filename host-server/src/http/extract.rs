@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use reservation_core::json::JsonError;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, codes};
@@ -87,15 +88,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         match inner.classify() {
             serde_json::error::Category::Data => {
+                let text = inner.to_string();
+                // The core's types decode through their own JSON reader, which writes the
+                // path inside them into the text; serde_path_to_error knows the path to them.
+                let (inside, message) = JsonError::split_display(&text);
                 let error = ApiError::client(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     codes::INVALID_BODY,
-                    inner.to_string(),
+                    message,
                 );
-                if path.is_empty() || path == "." {
-                    error
-                } else {
-                    error.with_field(path)
+                match field_path(&path, inside) {
+                    Some(field) => error.with_field(field),
+                    None => error,
                 }
             }
             _ => malformed(inner),
@@ -103,6 +107,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
+}
+
+/// `outer` (serde's path to a value, `.` at the top) joined with `inner` (the core's path inside
+/// it); `None` at the top.
+pub(crate) fn field_path(outer: &str, inner: &str) -> Option<String> {
+    let outer = if outer == "." { "" } else { outer };
+    let joined = match (outer.is_empty(), inner.is_empty() || inner.starts_with('[')) {
+        (true, _) => inner.to_owned(),
+        (false, true) => [outer, inner].concat(),
+        (false, false) => [outer, ".", inner].concat(),
+    };
+    (!joined.is_empty()).then_some(joined)
 }
 
 fn unsupported() -> ApiError {
