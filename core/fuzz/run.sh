@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the core's decoding and decisions: `core/fuzz/run.sh [SECONDS]` (default 60 per target).
+# Fuzzes the core's decoding and decisions (`decode_and_decide`) and the edge module's JSON ABI
+# (`edge_json_abi`): `core/fuzz/run.sh [SECONDS]` (default 60 per target; CI runs 20).
 # Runs on stable Rust (RUSTC_BOOTSTRAP lets cargo-fuzz pass its -Z flags) with AddressSanitizer.
 # Crashes land in core/fuzz/artifacts/; the growing corpus in $RESERVATION_CACHE/fuzz-corpus.
 set -euo pipefail

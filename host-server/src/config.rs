@@ -26,13 +26,29 @@ pub enum Command {
     Serve,
     /// Drop the read models and rebuild them from the event log, then exit.
     RebuildProjections,
+    /// Print a bearer token signed with the server's secret (`DATA_DIR/auth-secret`, created
+    /// if missing, or `--auth-secret-file`), e.g. `token --role admin --subject ops`.
+    Token(crate::auth::token::TokenArgs),
+    /// Amazon DynamoDB administration (`--store dynamodb`).
+    Dynamodb {
+        #[command(subcommand)]
+        command: DynamodbCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum DynamodbCommand {
+    /// Create the event table `--dynamodb-table` (Streams on, `NEW_IMAGE`) and its read-model
+    /// table `<table>-read`, or check them if they exist (idempotent), then exit.
+    CreateTable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {
     /// The embedded SQLite event store in `DATA_DIR/events.db`.
     Sqlite,
-    /// Amazon DynamoDB (not available yet).
+    /// Amazon DynamoDB: the table `--dynamodb-table`, with the standard AWS configuration
+    /// (`AWS_REGION`, the credentials chain, `AWS_ENDPOINT_URL`).
     Dynamodb,
 }
 
@@ -65,6 +81,12 @@ pub struct Settings {
     /// Event store backend.
     #[arg(long, env = "RESERVATION_STORE", value_enum, default_value_t = StoreKind::Sqlite, global = true)]
     pub store: StoreKind,
+    /// The DynamoDB event table (`--store dynamodb`); its read models live in `<table>-read`.
+    #[arg(long, env = "RESERVATION_DYNAMODB_TABLE", global = true)]
+    pub dynamodb_table: Option<String>,
+    /// The AWS configuration for `--store dynamodb` instead of the environment's (tests).
+    #[arg(skip)]
+    pub aws: Option<aws_config::SdkConfig>,
     /// Log line format.
     #[arg(long, env = "RESERVATION_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -87,7 +109,7 @@ pub struct Settings {
         global = true
     )]
     pub request_timeout_secs: u64,
-    /// Requests handled at once; more wait in line.
+    /// Requests handled at once; more are refused at once with 503 `overloaded`.
     #[arg(
         long,
         env = "RESERVATION_MAX_CONCURRENCY",
@@ -104,6 +126,12 @@ pub struct Settings {
         global = true
     )]
     pub cache_bookings: usize,
+    /// Per-client and connection limits.
+    #[command(flatten)]
+    pub client_limits: crate::http::limits::ClientLimits,
+    /// Who may call: bearer JWT verification keys.
+    #[command(flatten)]
+    pub auth: crate::auth::AuthSettings,
 }
 
 impl Settings {
@@ -117,12 +145,16 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             store: StoreKind::Sqlite,
+            dynamodb_table: None,
+            aws: None,
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 10,
             max_concurrency: 1024,
             cache_bookings: 100_000,
+            client_limits: crate::http::limits::ClientLimits::default(),
+            auth: crate::auth::AuthSettings::default(),
         }
     }
 }

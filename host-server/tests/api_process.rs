@@ -4,9 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,110 +14,47 @@ use reqwest::{Client, StatusCode};
 use reservation_server::projection::ReadModels;
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_reservation-server");
+#[path = "support/process.rs"]
+mod process;
 
+use process::{BINARY, ServerProcess, client_with, day, token};
+
+/// The binary, with an admin token from `reservation-server token`.
 struct Server {
-    child: Child,
-    base: String,
+    process: ServerProcess,
+    admin: String,
 }
 
 impl Server {
     /// Starts the binary on a free port with its data in `dir`; waits until it listens.
     fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BINARY)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--log-level",
-                "info",
-                "--data-dir",
-            ])
-            .arg(dir)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !sent
-                    && let Ok(entry) = serde_json::from_str::<Value>(&line)
-                    && entry["fields"]["message"] == "listening"
-                {
-                    let _ = tx.send(entry["fields"]["address"].as_str().unwrap().to_owned());
-                    sent = true;
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs its address");
         Server {
-            child,
-            base: format!("http://{address}"),
+            process: ServerProcess::start(dir, "info"),
+            admin: token(dir, &["--role", "admin", "--subject", "test-admin"]),
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit (at most `seconds`).
-    fn wait(&mut self, seconds: u64) -> std::process::ExitStatus {
-        for _ in 0..seconds * 20 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("the server did not exit within {seconds} s");
+    /// A client acting as an admin.
+    fn client(&self) -> Client {
+        client_with(&self.admin)
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = ServerProcess;
+    fn deref(&self) -> &ServerProcess {
+        &self.process
     }
 }
 
-/// Open around the clock in UTC, with `tables` four-seat tables.
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut ServerProcess {
+        &mut self.process
+    }
+}
+
 fn all_day_restaurant(id: &str, tables: usize) -> Value {
-    let hours = json!(["00:00-24:00"]);
-    let tables: Vec<Value> = (1..=tables)
-        .map(|i| json!({"id": format!("T{i}"), "seats": 4}))
-        .collect();
-    json!({
-        "id": id, "name": "Always Open", "timezone": "UTC", "tables": tables,
-        "opening_hours": {"monday": hours, "tuesday": hours, "wednesday": hours, "thursday": hours,
-                          "friday": hours, "saturday": hours, "sunday": hours}
-    })
-}
-
-/// `days` days after today (UTC), as `YYYY-MM-DD`.
-fn day(days: i64) -> String {
-    let today = jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
-        .date();
-    today
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap()
-        .to_string()
+    process::all_day_restaurant(id, "Always Open", tables)
 }
 
 async fn post(client: &Client, url: String, body: &Value) -> reqwest::Response {
@@ -129,7 +65,7 @@ async fn post(client: &Client, url: String, body: &Value) -> reqwest::Response {
 async fn kill_9_mid_load_loses_no_acknowledged_booking() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let client = Client::new();
+    let client = server.client();
     for r in ["k1", "k2"] {
         let response = post(
             &client,
@@ -179,9 +115,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_booking() {
     while acks.load(Ordering::Relaxed) < 60 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut server = server;
-    server.child.kill().unwrap(); // SIGKILL: no shutdown code runs
-    server.child.wait().unwrap();
+    server.process.kill_9(); // SIGKILL: no shutdown code runs
     stop.store(true, Ordering::Relaxed);
     let mut acknowledged = Vec::new();
     for worker in workers {
@@ -192,7 +126,6 @@ async fn kill_9_mid_load_loses_no_acknowledged_booking() {
         "only {} bookings acknowledged before the kill",
         acknowledged.len()
     );
-    drop(server);
 
     let server = Server::start(dir.path());
     for outcome in &acknowledged {
@@ -226,7 +159,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_booking() {
 async fn sigterm_finishes_in_flight_work_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path());
-    let client = Client::new();
+    let client = server.client();
     let response = post(
         &client,
         server.url("/restaurants"),
@@ -278,7 +211,7 @@ async fn sigterm_finishes_in_flight_work_and_exits_0() {
 async fn rebuilt_projections_equal_the_live_read_models() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path());
-    let client = Client::new();
+    let client = server.client();
     for r in ["p1", "p2"] {
         post(
             &client,
@@ -353,17 +286,7 @@ async fn rebuilt_projections_equal_the_live_read_models() {
     assert!(server.wait(15).success());
     let before = ReadModels::open(dir.path()).unwrap().dump().await.unwrap();
 
-    let rebuilt = Command::new(BINARY)
-        .args(["rebuild-projections", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    assert!(
-        rebuilt.status.success(),
-        "rebuild failed: {}",
-        String::from_utf8_lossy(&rebuilt.stderr)
-    );
+    let rebuilt = process::rebuild_projections(dir.path());
     assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("rebuilt up to position"));
     let after = ReadModels::open(dir.path()).unwrap().dump().await.unwrap();
     assert_eq!(
@@ -377,7 +300,7 @@ async fn rebuilt_projections_equal_the_live_read_models() {
 }
 
 #[test]
-fn the_dynamodb_store_is_refused_clearly_for_now() {
+fn the_dynamodb_store_without_a_table_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BINARY)
         .args([
@@ -388,10 +311,11 @@ fn the_dynamodb_store_is_refused_clearly_for_now() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .env_remove("RESERVATION_DYNAMODB_TABLE")
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not available yet"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--dynamodb-table"));
     let bad_flag = Command::new(BINARY)
         .args(["--listen", "not-an-address"])
         .output()

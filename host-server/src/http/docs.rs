@@ -22,8 +22,12 @@ use super::{AppState, events, health, metrics, reservations, restaurants, schema
         title = "Reservation service",
         description = "Restaurant reservations over an event-sourced core. JSON in and out, snake_case. \
 Dates are `YYYY-MM-DD`, times `HH:MM`, both wall-clock values in the restaurant's own time zone. \
-Errors are `application/problem+json` (RFC 9457) with a stable `code`; see the error list on `/docs`.",
+Errors are `application/problem+json` (RFC 9457) with a stable `code`; see the error list on `/docs`. \
+Operations marked with the `bearer` security requirement need `Authorization: Bearer <JWT>` with the claims \
+`sub`, `role` (`guest`, `staff`, `admin` or `service`), `restaurants` (staff) and `exp`; availability, \
+snapshots, health, readiness and these docs are public.",
     ),
+    modifiers(&BearerAuth),
     paths(
         restaurants::register, restaurants::read, restaurants::change, restaurants::availability, restaurants::snapshot,
         reservations::book, reservations::read, reservations::cancel, reservations::modify, reservations::seat,
@@ -48,6 +52,87 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`; see the e
     )
 )]
 pub struct ApiDoc;
+
+/// The `bearer` security scheme (JWT) that protected operations name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT signed with the server's key: `sub`, `role` (guest | staff | admin | service), `restaurants` (staff), `exp`. `reservation-server token` prints one.",
+                    ))
+                    .build(),
+            ),
+        );
+        add_shared_responses(openapi);
+    }
+}
+
+/// Responses any operation may give, documented on every operation so the spec stays true:
+/// 429 `rate_limited` and 503 (`overloaded`, `timeout`, `service_unavailable`) everywhere, and
+/// for operations with a body 400 `malformed_json`, 413 `payload_too_large`, 415
+/// `unsupported_media_type` and 422 `invalid_body`.
+fn add_shared_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                super::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ProblemDoc")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut shared = vec![
+                (
+                    "429",
+                    "`rate_limited`: too many requests from this client (see `Retry-After`)",
+                ),
+                (
+                    "503",
+                    "`overloaded`, `timeout` or `service_unavailable`: retry after `Retry-After` seconds",
+                ),
+            ];
+            if operation.request_body.is_some() {
+                shared.extend([
+                    ("400", "`malformed_json`: the body is not JSON"),
+                    ("413", "`payload_too_large`"),
+                    (
+                        "415",
+                        "`unsupported_media_type`: the body must be `application/json`",
+                    ),
+                    ("422", "`invalid_body`: the JSON has the wrong shape"),
+                ]);
+            }
+            for (status, description) in shared {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description).into());
+            }
+        }
+    }
+}
 
 /// The spec and its page, rendered once at startup.
 pub struct Docs {

@@ -30,6 +30,10 @@ pub mod codes {
     pub const SERVICE_UNAVAILABLE: &str = "service_unavailable";
     pub const NOT_READY: &str = "not_ready";
     pub const INTERNAL_ERROR: &str = "internal_error";
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const OVERLOADED: &str = "overloaded";
 
     /// Every HTTP-layer code with its status and meaning (for the docs page).
     pub const ALL: &[(&str, u16, &str)] = &[
@@ -44,6 +48,16 @@ pub mod codes {
             INVALID_TIMESTAMP,
             422,
             "`as_of` is not an RFC 3339 timestamp.",
+        ),
+        (
+            UNAUTHENTICATED,
+            401,
+            "No bearer token, or one that is malformed, expired, badly signed or of the wrong algorithm.",
+        ),
+        (
+            FORBIDDEN,
+            403,
+            "The token is valid but its role may not do this (or not for this restaurant or guest).",
         ),
         (NOT_FOUND, 404, "No such route or resource."),
         (
@@ -63,6 +77,11 @@ pub mod codes {
             "The body must be `application/json`.",
         ),
         (
+            RATE_LIMITED,
+            429,
+            "Too many requests from this client; wait `Retry-After` seconds.",
+        ),
+        (
             INTERNAL_ERROR,
             500,
             "A bug; the details are in the server's log.",
@@ -76,6 +95,11 @@ pub mod codes {
             NOT_READY,
             503,
             "The service is not ready (readiness probe).",
+        ),
+        (
+            OVERLOADED,
+            503,
+            "The server is at its concurrency limit; retry after `Retry-After` seconds.",
         ),
         (
             TIMEOUT,
@@ -272,6 +296,8 @@ pub fn kind_status(kind: ErrorKind) -> StatusCode {
 pub fn title(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "Malformed request",
+        401 => "Unauthenticated",
+        403 => "Forbidden",
         404 => "Not found",
         405 => "Method not allowed",
         408 => "Request timeout",
@@ -332,7 +358,13 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"reservations\""),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

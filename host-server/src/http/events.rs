@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use utoipa::IntoParams;
 
 use super::AppState;
+use super::auth::{Caller, forbidden};
 use super::error::{ApiError, codes};
 use super::extract::Query;
 use super::schema::{EventPageDoc, ProblemDoc};
@@ -78,6 +79,17 @@ fn number<T: std::str::FromStr>(raw: Option<&str>, field: &str) -> Result<Option
     .transpose()
 }
 
+/// 403 unless the caller may read the feed (admin or service).
+pub(crate) fn require_feed(caller: &Caller) -> Result<(), ApiError> {
+    if caller.may_read_feed() {
+        Ok(())
+    } else {
+        Err(forbidden(
+            "only admins and service tokens may read the event feed and the metrics",
+        ))
+    }
+}
+
 /// The wire form of a recorded event.
 pub fn event_json(record: &RecordedEvent) -> Value {
     let mut object = match serde_json::from_str::<Value>(&record.payload) {
@@ -100,14 +112,20 @@ pub fn event_json(record: &RecordedEvent) -> Value {
 }
 
 /// A page of the global log, in commit order.
-#[utoipa::path(get, path = "/events", tag = "events", params(PageQuery), responses(
+///
+/// Admins and `service` tokens (other platform services).
+#[utoipa::path(get, path = "/events", tag = "events", params(PageQuery), security(("bearer" = [])), responses(
     (status = 200, body = EventPageDoc),
+    (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+    (status = 403, description = "`forbidden`: not an admin or service", body = ProblemDoc, content_type = "application/problem+json"),
     (status = 422, description = "`invalid_query`", body = ProblemDoc, content_type = "application/problem+json"),
 ))]
 pub async fn page(
     State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<Page>, ApiError> {
+    require_feed(&caller)?;
     let after = number::<u64>(query.after.as_deref(), "after")?.unwrap_or(0);
     let limit = number::<usize>(query.limit.as_deref(), "limit")?
         .unwrap_or(DEFAULT_PAGE)
@@ -126,17 +144,24 @@ pub async fn page(
 /// A live tail of the global log as Server-Sent Events: each event's `id` is its position
 /// (reconnect with `Last-Event-ID` to resume), its `event` the event type, its `data` the JSON
 /// of `GET /events`. Comments keep idle connections alive.
+///
+/// Admins and `service` tokens.
 #[utoipa::path(get, path = "/events/stream", tag = "events", params(StreamQuery,
     ("Last-Event-ID" = Option<String>, Header, description = "Resume after this position")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "text/event-stream", content_type = "text/event-stream"),
+    (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin or service", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_query`", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    require_feed(&caller)?;
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let after = match number::<u64>(query.after.as_deref(), "after")? {
         Some(after) => after,

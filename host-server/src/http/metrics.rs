@@ -68,6 +68,10 @@ fn describe() {
         "reservation_command_retries_total",
         "Commands decided again after a conflict"
     );
+    metrics::describe_counter!(
+        "reservation_dynamodb_requests_total",
+        "Requests sent to DynamoDB (each SDK attempt) by side (events, read) and operation"
+    );
 }
 
 /// Counts and times every request under its route template (not its raw path).
@@ -87,15 +91,23 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: the Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
-pub async fn render(State(_state): State<AppState>) -> Response {
+/// `GET /metrics`: the Prometheus text format. Admins and `service` tokens.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain"),
+        (status = 401, description = "`unauthenticated`", body = super::schema::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = super::schema::ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn render(
+    State(_state): State<AppState>,
+    caller: super::auth::Caller,
+) -> Result<Response, super::error::ApiError> {
+    super::events::require_feed(&caller)?;
     let body = handle().map(|h| h.render()).unwrap_or_default();
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
-    response
+    Ok(response)
 }

@@ -1,15 +1,18 @@
 //! The HTTP API: one module per resource, each with its `router()`, all sharing [`AppState`]
 //! and answering errors as problem+json ([`error::ApiError`]).
 
+pub mod auth;
 pub mod docs;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod reservations;
 pub mod restaurants;
 pub mod schema;
+pub mod serve;
 pub mod users;
 
 use std::any::Any;
@@ -24,35 +27,37 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
-use crate::projection::ReadModels;
+use crate::projection::ReadSide;
 use error::{ApiError, PROBLEM_JSON, problem_for_status};
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
-    pub read: Arc<ReadModels>,
+    /// The read models (SQLite or DynamoDB).
+    pub read: Arc<dyn ReadSide>,
     /// The store's head position, updated after every commit (wake-ups for live tails).
     pub head: watch::Receiver<u64>,
     /// Becomes `true` when the server shuts down (ends live tails).
     pub shutdown: watch::Receiver<bool>,
     pub docs: Arc<docs::Docs>,
+    /// Verifies bearer tokens.
+    pub auth: Arc<crate::auth::Verifier>,
 }
 
 impl AppState {
     /// Makes the read models reflect every write this process acknowledged (read your writes).
-    pub async fn read_your_writes(&self) -> Result<&ReadModels, ApiError> {
+    pub async fn read_your_writes(&self) -> Result<&dyn ReadSide, ApiError> {
         self.read
             .catch_up_to(self.app.store().as_ref(), self.app.written_position())
             .await?;
-        Ok(&self.read)
+        Ok(self.read.as_ref())
     }
 }
 
@@ -62,10 +67,16 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_concurrency: usize,
+    pub clients: limits::ClientLimits,
 }
 
 /// The whole API with its middleware.
 pub fn router(state: AppState, limits: Limits) -> Router {
+    let admission = Arc::new(limits::Admission::new(
+        limits.max_concurrency,
+        &limits.clients,
+        Arc::clone(&state.auth),
+    ));
     Router::new()
         .merge(restaurants::router())
         .merge(reservations::router())
@@ -97,13 +108,11 @@ pub fn router(state: AppState, limits: Limits) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(middleware::from_fn(metrics::track))
                 .layer(middleware::from_fn(problem_bodies))
+                .layer(middleware::from_fn_with_state(admission, limits::admit))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     limits.request_timeout,
-                ))
-                .layer(GlobalConcurrencyLimitLayer::new(
-                    limits.max_concurrency.max(1),
                 ))
                 .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
         )

@@ -18,11 +18,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::auth::{Caller, forbidden, require_manager, require_role, visible_reservation};
 use super::error::{ApiError, codes};
 use super::extract::{Json, OptionalJson, Path, Query};
 use super::restaurants::{date_param, restaurant_id};
 use super::schema::{DayListingDoc, ProblemDoc, ReservationDoc, ReservationRequestDoc};
 use crate::app::{Outcome, ids};
+use crate::auth::{Principal, Role};
 use crate::projection::day_as_of;
 use crate::view::ReservationView;
 
@@ -37,11 +39,13 @@ pub fn router() -> Router<AppState> {
         .route("/reservations/{id}/no-show", post(no_show))
 }
 
-/// Who cancels (until sign-in arrives, the caller says so).
+/// Who cancels: a guest always cancels as `guest`; staff and admins as `staff` unless they say
+/// `guest`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
-    /// `guest` (the default: only until the reservation starts) or `staff` (any time).
+    /// `guest` (only until the reservation starts; the default for guests) or `staff` (any
+    /// time; the default for staff and admins, and refused with 403 for guests).
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "guest")]
     pub by: Option<Actor>,
@@ -59,7 +63,8 @@ pub struct ModifyBody {
     pub time: Option<String>,
     #[serde(default)]
     pub party_size: Option<i64>,
-    /// `guest` (default) or `staff`.
+    /// `guest` (the default for guests) or `staff` (the default for staff and admins; 403 for
+    /// guests).
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "staff")]
     pub by: Option<Actor>,
@@ -94,6 +99,17 @@ fn reservation_id(raw: &str) -> Result<ReservationId, ApiError> {
     })
 }
 
+/// Who acts: guests as guests (claiming `staff` is 403), staff and admins as staff unless they
+/// ask to act under the guest's rules.
+fn actor(caller: &Principal, asked: Option<Actor>) -> Result<Actor, ApiError> {
+    match (caller.role, asked) {
+        (Role::Guest, Some(Actor::Staff)) => Err(forbidden("a guest may not act as staff")),
+        (Role::Guest, _) => Ok(Actor::Guest),
+        (_, Some(asked)) => Ok(asked),
+        (_, None) => Ok(Actor::Staff),
+    }
+}
+
 /// The reservation a command left, as the API shows it.
 fn outcome_view(outcome: &Outcome, id: &ReservationId) -> Result<ReservationView, ApiError> {
     outcome
@@ -115,25 +131,46 @@ fn outcome_view(outcome: &Outcome, id: &ReservationId) -> Result<ReservationView
 /// `reason` and up to three `alternatives`). Invalid requests get 422 with every field problem
 /// and record nothing. Send an `Idempotency-Key` header (or your own `id`) to make retries safe:
 /// a repeat returns the first outcome and records nothing.
+///
+/// Guests book for themselves: `user_id` comes from the token (another `user_id` is 403). The
+/// restaurant's staff and admins book on a guest's behalf and must give `user_id`.
 #[utoipa::path(post, path = "/restaurants/{id}/reservations", tag = "reservations",
-    request_body = ReservationRequestDoc,
+    request_body = ReservationRequestDoc, security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Restaurant id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; the same key (per restaurant and user) always means the same reservation"),
     ),
     responses(
         (status = 201, description = "Decided: `status` is `confirmed` or `rejected`", body = ReservationDoc, headers(("Location" = String, description = "The reservation's URL"))),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: another guest's `user_id`, or staff of another restaurant", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`restaurant_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`reservation_id_conflict`: the id is taken by another request", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request (`invalid_party_size`, `in_the_past`, `closed_on_date`, …)", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn book(
     State(state): State<AppState>,
+    caller: Caller,
     Path(restaurant): Path<String>,
     headers: HeaderMap,
-    Json(request): Json<ReservationRequest>,
+    Json(mut request): Json<ReservationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let restaurant_id = restaurant_id(&restaurant)?;
+    if !caller.may_book_at(restaurant_id.as_str()) {
+        return Err(forbidden(
+            "only guests, the restaurant's staff and admins may book here",
+        ));
+    }
+    if caller.role == Role::Guest {
+        match &request.user_id {
+            None => request.user_id = Some(caller.subject.clone()),
+            Some(user) if *user == caller.subject => {}
+            Some(_) => {
+                return Err(forbidden("a guest books for themselves: leave out user_id")
+                    .with_field("user_id"));
+            }
+        }
+    }
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {
@@ -193,17 +230,23 @@ pub async fn book(
 }
 
 /// Read a reservation (immediately consistent with writes acknowledged by this server).
+///
+/// Its guest, the restaurant's staff, admins. Anyone else gets 404, as if it did not exist.
 #[utoipa::path(get, path = "/reservations/{id}", tag = "reservations",
     params(("id" = String, Path, description = "Reservation id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = ReservationDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn read(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
     let id = reservation_id(&id)?;
+    visible_reservation(&state, &caller, &id).await?;
     let read = state.read_your_writes().await?;
     read.reservation(id.as_str())
         .await?
@@ -231,22 +274,30 @@ fn placeholder_now(state: &AppState) -> reservation_core::DateTime {
 }
 
 /// Cancel a confirmed reservation (frees its table).
+///
+/// Its guest, the restaurant's staff, admins (anyone else: 404).
 #[utoipa::path(post, path = "/reservations/{id}/cancel", tag = "reservations", request_body(content = CancelBody, description = "Optional"),
     params(("id" = String, Path, description = "Reservation id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The reservation as it now is", body = ReservationDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`not_cancellable`", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<CancelBody>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
     let id = reservation_id(&id)?;
+    let by = actor(&caller, body.by)?;
+    visible_reservation(&state, &caller, &id).await?;
     let command = CancelReservation {
         reservation_id: id.clone(),
-        by: body.by.unwrap_or(Actor::Guest),
+        by,
         now: placeholder_now(&state),
     };
     run(&state, &id, Command::CancelReservation(command)).await
@@ -254,20 +305,28 @@ pub async fn cancel(
 
 /// Move a reservation and/or change its party size. If the change does not fit, the
 /// reservation stays as it was (409 `no_table_available` with `alternatives`).
+///
+/// Its guest, the restaurant's staff, admins (anyone else: 404).
 #[utoipa::path(post, path = "/reservations/{id}/modify", tag = "reservations", request_body = ModifyBody,
     params(("id" = String, Path, description = "Reservation id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The reservation as it now is", body = ReservationDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`not_modifiable`, `no_table_available`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn modify(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<ModifyBody>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
     let id = reservation_id(&id)?;
+    let by = actor(&caller, body.by)?;
+    visible_reservation(&state, &caller, &id).await?;
     let mut errors = Vec::new();
     let date = body.date.as_deref().and_then(|d| {
         parse_date(d)
@@ -307,25 +366,33 @@ pub async fn modify(
         date,
         time,
         party_size,
-        by: body.by.unwrap_or(Actor::Guest),
+        by,
         now: placeholder_now(&state),
     };
     run(&state, &id, Command::ModifyReservation(command)).await
 }
 
 /// Seat the party of a confirmed reservation.
+///
+/// The restaurant's staff and admins (guests: 403; staff of another restaurant: 404).
 #[utoipa::path(post, path = "/reservations/{id}/seat", tag = "reservations",
     params(("id" = String, Path, description = "Reservation id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The reservation as it now is", body = ReservationDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not staff or admin", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`not_seatable`", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn seat(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
     let id = reservation_id(&id)?;
+    require_role(&caller, &[Role::Staff], "seat parties")?;
+    visible_reservation(&state, &caller, &id).await?;
     let command = SeatReservation {
         reservation_id: id.clone(),
         now: placeholder_now(&state),
@@ -334,18 +401,26 @@ pub async fn seat(
 }
 
 /// Complete a seated reservation (frees the table from now on).
+///
+/// The restaurant's staff and admins (guests: 403; staff of another restaurant: 404).
 #[utoipa::path(post, path = "/reservations/{id}/complete", tag = "reservations",
     params(("id" = String, Path, description = "Reservation id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The reservation as it now is", body = ReservationDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not staff or admin", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`not_completable`", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn complete(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
     let id = reservation_id(&id)?;
+    require_role(&caller, &[Role::Staff], "complete reservations")?;
+    visible_reservation(&state, &caller, &id).await?;
     let command = CompleteReservation {
         reservation_id: id.clone(),
         now: placeholder_now(&state),
@@ -354,18 +429,26 @@ pub async fn complete(
 }
 
 /// Mark a confirmed reservation as a no-show (once it has started).
+///
+/// The restaurant's staff and admins (guests: 403; staff of another restaurant: 404).
 #[utoipa::path(post, path = "/reservations/{id}/no-show", tag = "reservations",
     params(("id" = String, Path, description = "Reservation id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The reservation as it now is", body = ReservationDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not staff or admin", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`no_show_not_allowed`", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn no_show(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
     let id = reservation_id(&id)?;
+    require_role(&caller, &[Role::Staff], "mark no-shows")?;
+    visible_reservation(&state, &caller, &id).await?;
     let command = MarkNoShow {
         reservation_id: id.clone(),
         now: placeholder_now(&state),
@@ -375,19 +458,26 @@ pub async fn no_show(
 
 /// A restaurant's reservations on one service date (every status, rejected included), sorted
 /// by start time; with `as_of`, the day as it was known at that instant.
+///
+/// The restaurant's staff and admins.
 #[utoipa::path(get, path = "/restaurants/{id}/reservations", tag = "reservations",
     params(("id" = String, Path, description = "Restaurant id"), DayQuery),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = DayListingDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not this restaurant's staff", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_date`, `invalid_timestamp`", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn day(
     State(state): State<AppState>,
+    caller: Caller,
     Path(restaurant): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<axum::Json<DayListing>, ApiError> {
     let restaurant_id = restaurant_id(&restaurant)?;
+    require_manager(&caller, restaurant_id.as_str(), "list its reservations")?;
     let date = date_param(query.date.as_deref(), "date")?;
     let as_of = match query.as_of.as_deref() {
         None => None,
@@ -410,7 +500,7 @@ pub async fn day(
         Some(at) => {
             day_as_of(
                 state.app.store().as_ref(),
-                &state.read,
+                state.read.as_ref(),
                 restaurant_id.as_str(),
                 date,
                 at,

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::auth::{Caller, require_manager, require_role};
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::schema::{
@@ -149,15 +150,22 @@ async fn view(state: &AppState, id: &RestaurantId) -> Result<RestaurantView, Api
 ///
 /// Registering the same restaurant again with identical details changes nothing and answers
 /// the same; other details under a taken id are refused (409 `restaurant_already_registered`).
-#[utoipa::path(post, path = "/restaurants", tag = "restaurants", request_body = RegisterBody, responses(
+///
+/// Admin only.
+#[utoipa::path(post, path = "/restaurants", tag = "restaurants", request_body = RegisterBody,
+    security(("bearer" = [])), responses(
     (status = 201, description = "Registered", body = RestaurantDoc, headers(("Location" = String, description = "The restaurant's URL"))),
+    (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+    (status = 403, description = "`forbidden`: not an admin", body = ProblemDoc, content_type = "application/problem+json"),
     (status = 409, description = "The id is taken", body = ProblemDoc, content_type = "application/problem+json"),
     (status = 422, description = "Invalid configuration (`invalid_timezone`, `invalid_tables`, …)", body = ProblemDoc, content_type = "application/problem+json"),
 ))]
 pub async fn register(
     State(state): State<AppState>,
+    caller: Caller,
     Json(body): Json<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    require_role(&caller, &[], "register restaurants")?;
     let id = match &body.id {
         Some(raw) => {
             RestaurantId::parse(raw.as_str()).map_err(|e| ApiError::Domain(e.with_field("id")))?
@@ -205,14 +213,19 @@ pub async fn register(
 }
 
 /// Read a restaurant: its configuration, largest party and reservation counts.
+///
+/// Any signed-in caller.
 #[utoipa::path(get, path = "/restaurants/{id}", tag = "restaurants",
     params(("id" = String, Path, description = "Restaurant id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = RestaurantDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn read(
     State(state): State<AppState>,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<RestaurantView>, ApiError> {
     let id = restaurant_id(&id)?;
@@ -220,19 +233,26 @@ pub async fn read(
 }
 
 /// Change a restaurant's tables, opening hours or policy (all changes at once, or none).
+///
+/// The restaurant's staff or an admin.
 #[utoipa::path(patch, path = "/restaurants/{id}", tag = "restaurants", request_body = ChangeBody,
     params(("id" = String, Path, description = "Restaurant id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The restaurant as it now is", body = RestaurantDoc),
+        (status = 401, description = "`unauthenticated`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn change(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<ChangeBody>,
 ) -> Result<axum::Json<RestaurantView>, ApiError> {
     let id = restaurant_id(&id)?;
+    require_manager(&caller, id.as_str(), "change it")?;
     let current = state
         .app
         .restaurant(&id)
@@ -279,12 +299,13 @@ fn merge_policy(
     let mut merged =
         serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
     merge(&mut merged, Value::Object(patch));
-    serde_path_to_error::deserialize::<_, BookingPolicy>(merged).map_err(|error| {
-        let field = format!("policy.{}", error.path());
+    reservation_core::json::from_value::<BookingPolicy>(merged).map_err(|error| {
+        let field = super::extract::field_path("policy", &error.path)
+            .unwrap_or_else(|| "policy".to_owned());
         ApiError::client(
             StatusCode::UNPROCESSABLE_ENTITY,
             super::error::codes::INVALID_BODY,
-            error.into_inner().to_string(),
+            error.message,
         )
         .with_field(field)
     })

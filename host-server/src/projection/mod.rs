@@ -29,6 +29,7 @@
 mod apply;
 mod as_of;
 mod projector;
+mod read_side;
 mod restaurant_view;
 mod schema;
 
@@ -43,6 +44,10 @@ use serde_json::{Value, json};
 
 pub use as_of::day_as_of;
 pub use projector::{MIN_GAP, POLL_INTERVAL, spawn_projector};
+pub use read_side::ReadSide;
+// Store-neutral pieces of the projection, shared with the DynamoDB read models.
+pub(crate) use apply::{civil_minutes, decode, decode_reservation, decode_restaurant, sort_key};
+pub(crate) use as_of::fold_reservation;
 pub use restaurant_view::{ReservationCounts, RestaurantView};
 
 use crate::store::{EventStore, StoreError};

@@ -145,4 +145,8 @@ impl EventStore for MemoryStore {
     async fn head(&self) -> Result<u64, StoreError> {
         Ok(to_u64(self.lock().log.len()))
     }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        MemoryStore::subscribe(self)
+    }
 }

@@ -6,9 +6,10 @@
 //! in it; appending with `expected_version` N succeeds only if the stream holds exactly N events.
 //! Payloads are opaque JSON text (the core's documented event wire form).
 //!
-//! Adapters: [`memory::MemoryStore`] (tests) and [`sqlite::SqliteStore`] (the embedded,
-//! durable store). Both also offer an inherent `subscribe()` that yields the head position after
-//! every commit, for live tails and projection wake-ups. Contract: `host-server/tests/contract/`.
+//! Adapters: [`memory::MemoryStore`] (tests), [`sqlite::SqliteStore`] (the embedded, durable
+//! store) and [`dynamodb::DynamoStore`] (Amazon DynamoDB, for stateless replicas). Each offers
+//! `subscribe()` (the head position after commits, for live tails and projection wake-ups)
+//! and `shutdown()` through the port. Contract: `host-server/tests/contract/`.
 
 use async_trait::async_trait;
 
@@ -150,4 +151,15 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position of the newest event (0 when empty).
     async fn head(&self) -> Result<u64, StoreError>;
+
+    /// The head position: the current value at once, then a change after commits (values only
+    /// grow), for live tails and projection wake-ups. The adapters override it; this default
+    /// never changes (its sender is gone, so `changed()` fails and callers fall back to polling).
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        tokio::sync::watch::channel(0).1
+    }
+
+    /// Ends the store in order once the server stops (e.g. SQLite's writer finishes its queue
+    /// and closes). Idempotent. Nothing to do by default.
+    async fn shutdown(&self) {}
 }

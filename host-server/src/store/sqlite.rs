@@ -290,6 +290,14 @@ impl EventStore for SqliteStore {
     async fn head(&self) -> Result<u64, StoreError> {
         Ok(*self.head.borrow())
     }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        SqliteStore::subscribe(self)
+    }
+
+    async fn shutdown(&self) {
+        SqliteStore::shutdown(self).await;
+    }
 }
 
 fn clamp_i64(n: u64) -> i64 {

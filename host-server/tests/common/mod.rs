@@ -1,5 +1,8 @@
 //! Test helpers: every test gets its own server on a free port with its own temp data dir
-//! (zero-to-production's `spawn_app`), a fixed clock, and an HTTP client.
+//! (zero-to-production's `spawn_app`), a fixed clock, and an HTTP client that sends an admin
+//! token (signed with the secret the server created in its data dir). [`TestApp::token`],
+//! [`TestApp::guest_token`], [`TestApp::staff_token`] mint others; [`TestApp::anonymous`] is a
+//! client without a token.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,6 +11,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use reqwest::{Client, Response, StatusCode};
 use reservation_server::app::FixedClock;
+use reservation_server::auth::{self, Role};
 use reservation_server::config::Settings;
 use reservation_server::startup::Application;
 use serde_json::{Value, json};
@@ -23,7 +27,12 @@ pub const DAY_AFTER: &str = "2026-12-03";
 
 pub struct TestApp {
     pub address: String,
+    /// Sends `Authorization: Bearer <admin token>` with every request.
     pub client: Client,
+    /// Sends no token.
+    pub anonymous: Client,
+    /// The server's HS256 secret (`None` when it verifies with another key).
+    pub secret: Option<Vec<u8>>,
     pub dir: TempDir,
     pub clock: Arc<FixedClock>,
     stop: Option<oneshot::Sender<()>>,
@@ -46,13 +55,28 @@ pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> Test
         .await
         .expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let secret = if settings.auth.auth_public_key.is_none() && settings.auth.auth_jwks.is_none() {
+        let path =
+            settings.auth.auth_secret_file.clone().unwrap_or_else(|| {
+                reservation_server::auth::secret::default_path(&settings.data_dir)
+            });
+        Some(reservation_server::auth::secret::load(&path).unwrap())
+    } else {
+        None
+    };
+    let client = match &secret {
+        Some(secret) => client_with_token(&sign(secret, Role::Admin, "test-admin", &[])),
+        None => Client::new(),
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
     TestApp {
         address,
-        client: Client::new(),
+        client,
+        anonymous: Client::new(),
+        secret,
         dir,
         clock,
         stop: Some(stop),
@@ -60,7 +84,50 @@ pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> Test
     }
 }
 
+/// An HS256 token for `role`/`subject`, valid for an hour.
+pub fn sign(secret: &[u8], role: Role, subject: &str, restaurants: &[&str]) -> String {
+    let restaurants: Vec<String> = restaurants.iter().map(|r| (*r).to_owned()).collect();
+    auth::sign_hs256(secret, &auth::claims(role, subject, &restaurants, 3600)).unwrap()
+}
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with_token(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    Client::builder().default_headers(headers).build().unwrap()
+}
+
 impl TestApp {
+    /// A token signed with the server's secret.
+    pub fn token(&self, role: Role, subject: &str, restaurants: &[&str]) -> String {
+        sign(
+            self.secret
+                .as_deref()
+                .expect("the server uses an HS256 secret"),
+            role,
+            subject,
+            restaurants,
+        )
+    }
+
+    /// A guest token for `user` (the guest's user id).
+    pub fn guest_token(&self, user: &str) -> String {
+        self.token(Role::Guest, user, &[])
+    }
+
+    /// A staff token for the restaurants `restaurants`.
+    pub fn staff_token(&self, restaurants: &[&str]) -> String {
+        self.token(Role::Staff, "test-staff", restaurants)
+    }
+
+    /// A client acting with `token`.
+    pub fn client_as(&self, token: &str) -> Client {
+        client_with_token(token)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

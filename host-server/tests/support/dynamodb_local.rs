@@ -172,6 +172,30 @@ impl DynamoDbLocal {
             .endpoint_url(self.endpoint())
     }
 
+    /// The whole AWS configuration for this server (what the environment gives a real
+    /// deployment: region, credentials, endpoint), for `Settings::aws`.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                Credentials::new("test", "test", None, None, "dynamodb-local"),
+            ))
+            .endpoint_url(self.endpoint())
+            .build()
+    }
+
+    /// A new, empty event table and its read-model table (`<table>-read`), as
+    /// `reservation-server dynamodb create-table` makes them.
+    pub async fn fresh_tables(&self) -> String {
+        let name = self.fresh_table().await;
+        let read = reservation_server::store::dynamodb::read::read_table_name(&name);
+        reservation_server::store::dynamodb::read::create_read_table(&self.client(), &read)
+            .await
+            .unwrap_or_else(|e| panic!("creating table {read} on DynamoDB Local: {e}"));
+        name
+    }
+
     /// A plain client for this server (for setup and inspection).
     pub fn client(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::from_conf(

@@ -25,6 +25,7 @@
 
 pub mod layout;
 mod plan;
+pub mod read;
 mod requests;
 mod table;
 
@@ -285,6 +286,10 @@ impl EventStore for DynamoStore {
 
     async fn head(&self) -> Result<u64, StoreError> {
         Ok(self.inner.read_head().await?.position)
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        DynamoStore::subscribe(self)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Counting the requests the adapter sends, per DynamoDB operation: an SDK interceptor that
 //! runs once per HTTP attempt (so SDK retries count too). Always on: it is a few atomic-free
-//! map updates per request, and it is how tests and the benchmark measure requests per booking.
+//! map updates per request, and it is how tests and the benchmark measure requests per booking
+//! (`reservation_dynamodb_requests_total{side, operation}` on `/metrics`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,12 +37,28 @@ impl RequestCounts {
 }
 
 /// The interceptor; clones share one count.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// `events` (the event store) or `read` (the read models and their projector): the
+    /// `side` label of the metric.
+    side: &'static str,
+}
+
+impl Default for RequestCounter {
+    fn default() -> Self {
+        RequestCounter::for_side("events")
+    }
 }
 
 impl RequestCounter {
+    pub fn for_side(side: &'static str) -> Self {
+        RequestCounter {
+            counts: Arc::default(),
+            side,
+        }
+    }
+
     pub fn snapshot(&self) -> RequestCounts {
         RequestCounts(
             self.counts
@@ -70,6 +87,12 @@ impl Intercept for RequestCounter {
             .get("x-amz-target")
             .unwrap_or("unknown");
         let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        metrics::counter!(
+            "reservation_dynamodb_requests_total",
+            "side" => self.side,
+            "operation" => operation.clone()
+        )
+        .increment(1);
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         *counts.entry(operation).or_insert(0) += 1;
         Ok(())
