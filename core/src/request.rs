@@ -96,7 +96,7 @@ impl ReservationRequest {
             validate_name(&self.name, "name").map(|()| self.name.trim().to_string()),
             "name",
         );
-        let party_size = keep(e, party_size(self.party_size), "party_size");
+        let party_size = keep(e, parse_party_size(self.party_size), "party_size");
         let date = keep(e, parse_date(&self.date), "date");
         let time = keep(e, ClockTime::parse(&self.time), "time");
         match (id, user_id, name, party_size, date, time) {
@@ -127,7 +127,8 @@ fn keep<T>(
     result.map_err(|e| errors.push(e.with_field(field))).ok()
 }
 
-fn party_size(value: i64) -> Result<u16, DomainError> {
+/// A party size as a guest may ask for it: 1 to [`MAX_PARTY_SIZE`] (without its field name).
+pub fn parse_party_size(value: i64) -> Result<u16, DomainError> {
     if value < 1 {
         return Err(DomainError::new(
             ErrorCode::InvalidPartySize,

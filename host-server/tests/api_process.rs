@@ -130,18 +130,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_booking() {
     let server = Server::start(dir.path());
     for outcome in &acknowledged {
         let id = outcome["id"].as_str().unwrap();
-        let response = client
-            .get(server.url(&format!("/reservations/{id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "acknowledged booking {id} lost"
-        );
-        let stored: Value = response.json().await.unwrap();
-        assert_eq!(&stored, outcome, "acknowledged booking {id} changed");
+        process::assert_stored_as_acknowledged(&client, &server, id, outcome).await;
     }
     // No table is held twice across the restarts.
     let mut held = std::collections::BTreeSet::new();

@@ -144,21 +144,7 @@ async fn verify(
         fresh.iter().collect()
     };
     for id in ids {
-        let response = client
-            .get(server.url(&format!("/reservations/{id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "acknowledged booking {id} lost"
-        );
-        let stored: Value = response.json().await.unwrap();
-        assert_eq!(
-            &stored, &acknowledged[id],
-            "acknowledged booking {id} changed"
-        );
+        process::assert_stored_as_acknowledged(client, server, id, &acknowledged[id]).await;
     }
     // No table was acknowledged to two overlapping bookings.
     assert_no_overlap(acknowledged.values(), "acknowledged");

@@ -10,7 +10,7 @@ use reservation_core::command::{
     CancelReservation, Command, CompleteReservation, MarkNoShow, ModifyReservation, SeatReservation,
 };
 use reservation_core::ids::{ReservationId, UserId};
-use reservation_core::request::{MAX_PARTY_SIZE, ReservationRequest};
+use reservation_core::request::{ReservationRequest, parse_party_size};
 use reservation_core::reservation::Actor;
 use reservation_core::time::{ClockTime, parse_date};
 use reservation_core::{Date, DomainError, ErrorCode};
@@ -268,6 +268,20 @@ async fn run(
     outcome_view(&outcome, id).map(axum::Json)
 }
 
+/// Seat, complete and no-show: staff and admins only, on a reservation they may see.
+async fn staff_transition(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    what: &str,
+    command: impl FnOnce(ReservationId, reservation_core::DateTime) -> Command,
+) -> Result<axum::Json<ReservationView>, ApiError> {
+    let id = reservation_id(id)?;
+    require_role(caller, &[Role::Staff], what)?;
+    visible_reservation(state, caller, &id).await?;
+    run(state, &id, command(id.clone(), placeholder_now(state))).await
+}
+
 fn placeholder_now(state: &AppState) -> reservation_core::DateTime {
     // Replaced by the restaurant's wall clock when deciding.
     state.app.civil_now("UTC")
@@ -338,25 +352,10 @@ pub async fn modify(
             .map_err(|e| errors.push(e.with_field("time")))
             .ok()
     });
-    let party_size = body.party_size.and_then(|p| match p {
-        p if p < 1 => {
-            errors.push(
-                DomainError::new(
-                    ErrorCode::InvalidPartySize,
-                    "a party has at least one guest",
-                )
-                .with_field("party_size"),
-            );
-            None
-        }
-        p if p > MAX_PARTY_SIZE => {
-            errors.push(
-                DomainError::new(ErrorCode::PartyTooLarge, "party too large")
-                    .with_field("party_size"),
-            );
-            None
-        }
-        p => u16::try_from(p).ok(),
+    let party_size = body.party_size.and_then(|p| {
+        parse_party_size(p)
+            .map_err(|e| errors.push(e.with_field("party_size")))
+            .ok()
     });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -390,14 +389,19 @@ pub async fn seat(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
-    let id = reservation_id(&id)?;
-    require_role(&caller, &[Role::Staff], "seat parties")?;
-    visible_reservation(&state, &caller, &id).await?;
-    let command = SeatReservation {
-        reservation_id: id.clone(),
-        now: placeholder_now(&state),
-    };
-    run(&state, &id, Command::SeatReservation(command)).await
+    staff_transition(
+        &state,
+        &caller,
+        &id,
+        "seat parties",
+        |reservation_id, now| {
+            Command::SeatReservation(SeatReservation {
+                reservation_id,
+                now,
+            })
+        },
+    )
+    .await
 }
 
 /// Complete a seated reservation (frees the table from now on).
@@ -418,14 +422,19 @@ pub async fn complete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
-    let id = reservation_id(&id)?;
-    require_role(&caller, &[Role::Staff], "complete reservations")?;
-    visible_reservation(&state, &caller, &id).await?;
-    let command = CompleteReservation {
-        reservation_id: id.clone(),
-        now: placeholder_now(&state),
-    };
-    run(&state, &id, Command::CompleteReservation(command)).await
+    staff_transition(
+        &state,
+        &caller,
+        &id,
+        "complete reservations",
+        |reservation_id, now| {
+            Command::CompleteReservation(CompleteReservation {
+                reservation_id,
+                now,
+            })
+        },
+    )
+    .await
 }
 
 /// Mark a confirmed reservation as a no-show (once it has started).
@@ -446,14 +455,19 @@ pub async fn no_show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReservationView>, ApiError> {
-    let id = reservation_id(&id)?;
-    require_role(&caller, &[Role::Staff], "mark no-shows")?;
-    visible_reservation(&state, &caller, &id).await?;
-    let command = MarkNoShow {
-        reservation_id: id.clone(),
-        now: placeholder_now(&state),
-    };
-    run(&state, &id, Command::MarkNoShow(command)).await
+    staff_transition(
+        &state,
+        &caller,
+        &id,
+        "mark no-shows",
+        |reservation_id, now| {
+            Command::MarkNoShow(MarkNoShow {
+                reservation_id,
+                now,
+            })
+        },
+    )
+    .await
 }
 
 /// A restaurant's reservations on one service date (every status, rejected included), sorted

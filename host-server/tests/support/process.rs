@@ -130,6 +130,27 @@ pub fn client_with(token: &str) -> Client {
     Client::builder().default_headers(headers).build().unwrap()
 }
 
+/// Checks that the server returns acknowledged booking `id` exactly as it was acknowledged.
+pub async fn assert_stored_as_acknowledged(
+    client: &Client,
+    server: &ServerProcess,
+    id: &str,
+    acknowledged: &Value,
+) {
+    let response = client
+        .get(server.url(&format!("/reservations/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "acknowledged booking {id} lost"
+    );
+    let stored: Value = response.json().await.unwrap();
+    assert_eq!(&stored, acknowledged, "acknowledged booking {id} changed");
+}
+
 /// `reservation-server rebuild-projections --data-dir DIR`, checked to succeed.
 pub fn rebuild_projections(dir: &Path) -> Output {
     let rebuilt = Command::new(BINARY)
