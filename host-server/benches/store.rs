@@ -9,7 +9,7 @@
 //! restaurants and days, so appenders do not conflict. For 1, 16 and 64 concurrent appenders it
 //! runs ROUNDS windows of SECS seconds on a fresh database (after a warm-up) and prints the
 //! median appends/s (min–max over the windows) and append latency percentiles.
-//! Every acknowledged append is fsynced (WAL, `synchronous=FULL`).
+//! Every acknowledged append is fsynced (the store's syncer fsyncs the WAL before answering).
 //!
 //! Environment: `STORE_BENCH_CONCURRENCY` (default `1,16,64`), `STORE_BENCH_SECS` (default 3),
 //! `STORE_BENCH_ROUNDS` (default 5), `STORE_BENCH_MAX_BATCH` (default: the store's default),

@@ -1,0 +1,216 @@
+//! The syncer thread: makes committed batches durable, then answers them.
+//!
+//! The writer commits a batch with `synchronous=NORMAL` (the frames are in the WAL file, not yet
+//! on disk) and hands its replies here. This thread takes every batch waiting, fsyncs the WAL
+//! file once for all of them, and only then sends the replies and moves the head position that
+//! readers stop at. Meanwhile the writer is already writing the next batch, so the disk's
+//! latency no longer idles the only writer.
+//!
+//! If an fsync fails, the batches it covered are answered with an error, as if the reply had been
+//! lost: their events may still reach the disk with a later fsync (which covers them too), so a
+//! client retries with its own reservation id or `Idempotency-Key` to be safe. The head moves
+//! only after an fsync succeeds.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use tokio::sync::{oneshot, watch};
+
+use super::unavailable;
+use crate::store::{RecordedEvent, StoreError};
+
+type Reply = oneshot::Sender<Result<Vec<RecordedEvent>, StoreError>>;
+
+/// A batch that is committed but not yet known to be on disk.
+pub(super) struct Committed {
+    pub replies: Vec<(Reply, Result<Vec<RecordedEvent>, StoreError>)>,
+    /// The head after the batch, if it stored events.
+    pub head: Option<u64>,
+}
+
+pub(super) struct Syncer {
+    batches: Option<mpsc::Sender<Committed>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Syncer {
+    /// Starts the thread. `head` is published only for durable positions.
+    pub fn start(wal: &Path, head: watch::Sender<u64>) -> Result<Syncer, StoreError> {
+        let wal_file = WalFile::open(wal)?;
+        let (batches, queue) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("event-store-sync".into())
+            .spawn(move || run(wal_file, queue, head))
+            .map_err(|e| unavailable("starting the sync thread", e))?;
+        Ok(Syncer {
+            batches: Some(batches),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a committed batch; its appenders are answered once it is on disk.
+    pub fn submit(&self, batch: Committed) {
+        let refused = match &self.batches {
+            Some(batches) => batches.send(batch).err().map(|e| e.0),
+            None => Some(batch),
+        };
+        if let Some(batch) = refused {
+            // The thread is gone (it cannot panic, but be safe): nothing may be acknowledged.
+            fail(
+                batch,
+                &StoreError::Unavailable("the event store sync thread stopped".into()),
+            );
+        }
+    }
+
+    /// Syncs and answers everything submitted, then stops the thread.
+    pub fn stop(mut self) {
+        self.batches = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The WAL file, reopened if SQLite replaced it (it only deletes the WAL when its last
+/// connection closes, but an fsync of a deleted file would silently make nothing durable).
+struct WalFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl WalFile {
+    fn open(path: &Path) -> Result<WalFile, StoreError> {
+        let file = File::open(path)
+            .map_err(|e| unavailable(&format!("opening {} to sync it", path.display()), e))?;
+        Ok(WalFile {
+            path: path.to_owned(),
+            file,
+        })
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        let current = std::fs::metadata(&self.path)?;
+        let ours = self.file.metadata()?;
+        if current.ino() != ours.ino() || current.dev() != ours.dev() {
+            self.file = File::open(&self.path)?;
+        }
+        self.file.sync_data()
+    }
+}
+
+fn run(mut wal: WalFile, queue: mpsc::Receiver<Committed>, head: watch::Sender<u64>) {
+    let mut waiting = Vec::new();
+    while let Ok(first) = queue.recv() {
+        waiting.push(first);
+        waiting.extend(queue.try_iter());
+        match wal.sync() {
+            Ok(()) => {
+                let newest = waiting.iter().filter_map(|b| b.head).max();
+                if let Some(newest) = newest {
+                    head.send_if_modified(|current| {
+                        let moved = newest > *current;
+                        if moved {
+                            *current = newest;
+                        }
+                        moved
+                    });
+                }
+                for batch in waiting.drain(..) {
+                    for (reply, result) in batch.replies {
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, batches = waiting.len(), "fsync of the event store WAL failed");
+                let error = unavailable("syncing the WAL", error);
+                for batch in waiting.drain(..) {
+                    fail(batch, &error);
+                }
+            }
+        }
+    }
+}
+
+fn fail(batch: Committed, error: &StoreError) {
+    for (reply, result) in batch.replies {
+        let _ = reply.send(result.and(Err(error.clone())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(
+        head: Option<u64>,
+    ) -> (
+        Committed,
+        oneshot::Receiver<Result<Vec<RecordedEvent>, StoreError>>,
+    ) {
+        let (reply, answer) = oneshot::channel();
+        (
+            Committed {
+                replies: vec![(reply, Ok(Vec::new()))],
+                head,
+            },
+            answer,
+        )
+    }
+
+    #[test]
+    fn batches_are_answered_and_the_head_moves_after_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("events.db-wal");
+        std::fs::write(&wal, b"frames").unwrap();
+        let (head, mut heads) = watch::channel(0);
+        let syncer = Syncer::start(&wal, head).unwrap();
+        let (first, first_answer) = batch(Some(3));
+        let (second, second_answer) = batch(None);
+        syncer.submit(first);
+        syncer.submit(second);
+        syncer.stop();
+        assert!(first_answer.blocking_recv().unwrap().is_ok());
+        assert!(second_answer.blocking_recv().unwrap().is_ok());
+        assert_eq!(*heads.borrow_and_update(), 3);
+    }
+
+    #[test]
+    fn a_replaced_wal_file_is_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.db-wal");
+        std::fs::write(&path, b"old").unwrap();
+        let mut wal = WalFile::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"new").unwrap();
+        wal.sync().unwrap();
+        let reopened = wal.file.metadata().unwrap().ino();
+        assert_eq!(reopened, std::fs::metadata(&path).unwrap().ino());
+    }
+
+    #[test]
+    fn a_missing_wal_file_fails_the_batch_instead_of_acknowledging_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.db-wal");
+        std::fs::write(&path, b"frames").unwrap();
+        let (head, heads) = watch::channel(0);
+        let syncer = Syncer::start(&path, head).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let (committed, answer) = batch(Some(7));
+        syncer.submit(committed);
+        syncer.stop();
+        assert!(matches!(
+            answer.blocking_recv().unwrap(),
+            Err(StoreError::Unavailable(_))
+        ));
+        assert_eq!(
+            *heads.borrow(),
+            0,
+            "the head only moves after a successful sync"
+        );
+    }
+}
