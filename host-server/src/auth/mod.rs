@@ -12,6 +12,7 @@
 
 pub mod secret;
 pub mod token;
+mod verified;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// A verified caller.
@@ -212,6 +215,7 @@ pub struct Verifier {
     keys: Vec<Key>,
     issuer: Option<String>,
     audience: Option<String>,
+    verified: verified::VerifiedTokens,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -236,6 +240,7 @@ impl Verifier {
             }],
             issuer: None,
             audience: None,
+            verified: verified::VerifiedTokens::default(),
         }
     }
 
@@ -259,6 +264,7 @@ impl Verifier {
             }],
             issuer: None,
             audience: None,
+            verified: verified::VerifiedTokens::default(),
         })
     }
 
@@ -312,6 +318,7 @@ impl Verifier {
             keys,
             issuer: None,
             audience: None,
+            verified: verified::VerifiedTokens::default(),
         })
     }
 
@@ -364,6 +371,19 @@ impl Verifier {
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Invalid);
         }
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(principal) = self.verified.get(token, now) {
+            return Ok(principal);
+        }
+        let claims = self.verify_signed(token)?;
+        let (exp, nbf) = (claims.exp, claims.nbf);
+        let principal = principal(claims)?;
+        self.verified.insert(token, principal.clone(), exp, nbf);
+        Ok(principal)
+    }
+
+    /// The full check: key, algorithm, signature and registered claims.
+    fn verify_signed(&self, token: &str) -> Result<Claims, AuthError> {
         // The unverified header only picks the key; the key fixes the algorithm.
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         let only = match self.keys.as_slice() {
@@ -401,7 +421,7 @@ impl Verifier {
                     _ => AuthError::Invalid,
                 }
             })?;
-        principal(data.claims)
+        Ok(data.claims)
     }
 }
 
@@ -444,6 +464,7 @@ pub fn claims(role: Role, subject: &str, restaurants: &[String], ttl_secs: u64) 
         restaurants: restaurants.to_vec(),
         exp: now.saturating_add(ttl_secs),
         iat: Some(now),
+        nbf: None,
     }
 }
 
@@ -485,6 +506,23 @@ mod tests {
                 "{garbage}"
             );
         }
+    }
+
+    #[test]
+    fn a_remembered_token_does_not_vouch_for_a_tampered_copy_or_an_early_one() {
+        let verifier = Verifier::hs256(SECRET);
+        let token = sign_hs256(SECRET, &claims(Role::Admin, "root", &[], 60)).unwrap();
+        assert!(verifier.verify(&token).is_ok());
+        assert!(verifier.verify(&token).is_ok(), "and again, from memory");
+        let mut tampered = token.clone();
+        let last = if tampered.ends_with('A') { "B" } else { "A" };
+        tampered.replace_range(tampered.len() - 1.., last);
+        assert_eq!(verifier.verify(&tampered), Err(AuthError::Invalid));
+        let mut early = claims(Role::Admin, "root", &[], 600);
+        early.nbf = Some(jsonwebtoken::get_current_timestamp() + LEEWAY_SECS + 60);
+        let early = sign_hs256(SECRET, &early).unwrap();
+        assert_eq!(verifier.verify(&early), Err(AuthError::Invalid));
+        assert_eq!(verifier.verify(&early), Err(AuthError::Invalid));
     }
 
     #[test]
