@@ -4,9 +4,31 @@ use clap::Parser;
 use reservation_server::config::{Cli, Command};
 use reservation_server::{startup, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Blocking work (SQLite reads, projection batches) queues for a few threads rather than
+    // growing a pool of hundreds, each with its own stack and allocator heap.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+/// Threads for blocking work: the read connections of both databases, plus the projector.
+const BLOCKING_THREADS: usize = 8;
+
+async fn run(cli: Cli) -> ExitCode {
     let settings = cli.settings;
     if let Err(error) = telemetry::init(telemetry::subscriber(
         settings.log_format,
