@@ -94,6 +94,18 @@ impl StreamCache {
         })
     }
 
+    /// Removes the stream's entry and returns it: its holder then owns the only reference and can
+    /// change the state in place instead of copying it.
+    pub fn take(&self, stream: &str) -> Option<Cached> {
+        let mut shard = self
+            .shard(stream)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = shard.slots.remove(stream)?;
+        shard.weight -= slot.weight;
+        Some(slot.cached)
+    }
+
     /// Stores `cached` unless the cache already holds a newer version of the stream.
     pub fn put(&self, stream: &str, cached: Cached) {
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
@@ -190,6 +202,16 @@ mod tests {
             version,
             fragment: Fragment::Reservation(None),
         }
+    }
+
+    #[test]
+    fn a_taken_entry_leaves_the_cache_and_its_weight() {
+        let cache = StreamCache::new(100);
+        cache.put("s", reservation_fragment(3));
+        assert_eq!(cache.take("s").unwrap().version, 3);
+        assert!(cache.get("s").is_none());
+        assert!(cache.take("s").is_none());
+        assert_eq!(cache.weight(), 0);
     }
 
     #[test]

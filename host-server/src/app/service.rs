@@ -92,6 +92,8 @@ struct Loaded {
     fragment: Fragment,
     /// Read from the store during this attempt (else taken from the cache, or assumed empty).
     checked: bool,
+    /// Removed from the cache for this command, which alone holds it (see [`App::execute_all`]).
+    taken: bool,
 }
 
 pub struct App {
@@ -107,7 +109,7 @@ pub struct App {
 }
 
 /// Lock stripes for [`App::execute_all`]'s day-book serialisation.
-const DAY_LOCKS: usize = 1024;
+const DAY_LOCKS: usize = 4096;
 
 impl App {
     pub fn new(store: Arc<dyn EventStore>, clock: Arc<dyn Clock>, cache_streams: usize) -> Self {
@@ -151,17 +153,21 @@ impl App {
     pub async fn execute_all(&self, mut commands: Vec<Command>) -> Result<Outcome, AppError> {
         let kind = commands.first().map_or("none", Command::type_name);
         // Only one booking per day decides at a time in this process: the others would lose
-        // the append anyway (the day book's version moves) and decide again.
-        let _in_line = match commands.as_slice() {
+        // the append anyway (the day book's version moves) and decide again. Holding the day's
+        // line, the booking also takes the day book out of the cache and changes it in place
+        // (copying a busy day's book on every booking cost more than deciding it); it goes back
+        // when the booking is recorded or refused. Anyone else meanwhile reads it from the store.
+        let (_in_line, take) = match commands.as_slice() {
             [Command::RequestReservation(c)] => {
-                let day = StreamId::DayBook(c.restaurant_id.clone(), c.date).to_string();
+                let day = StreamId::DayBook(c.restaurant_id.clone(), c.date);
                 let stripe = usize::try_from(
-                    std::hash::BuildHasher::hash_one(&self.hasher, &day) % DAY_LOCKS as u64,
+                    std::hash::BuildHasher::hash_one(&self.hasher, day.to_string())
+                        % DAY_LOCKS as u64,
                 )
                 .unwrap_or(0);
-                Some(self.day_locks[stripe].lock().await)
+                (Some(self.day_locks[stripe].lock().await), Some(day))
             }
-            _ => None,
+            _ => (None, None),
         };
         let mut refresh = false;
         for attempt in 1..=MAX_ATTEMPTS {
@@ -169,8 +175,8 @@ impl App {
                 metrics::counter!("reservation_command_retries_total", "command" => kind)
                     .increment(1);
             }
-            let mut loaded = self.load_streams(&commands, refresh).await?;
-            let initial = assemble(&loaded);
+            let mut loaded = self.load_streams(&commands, refresh, take.as_ref()).await?;
+            let initial = assemble(&mut loaded);
             let now = match &initial.restaurant {
                 Some(r) => self.civil_now(&r.timezone),
                 None => civil_in(self.clock.now(), "UTC"),
@@ -196,12 +202,16 @@ impl App {
                 }
             }
             if refused.is_some() || events.is_empty() {
+                // A single command that records nothing left the state as loaded: give the taken
+                // day book back to its entry.
+                restore_taken(&mut loaded, &mut state);
                 // Nothing to append, so nothing checks the versions: re-read what came from the
                 // cache, and decide again if any of it had moved on.
                 if self.any_moved_on(&mut loaded).await? {
                     refresh = true;
                     continue;
                 }
+                self.put_back_taken(&loaded);
                 metrics::counter!("reservation_commands_total", "command" => kind, "outcome" => if refused.is_some() { "refused" } else { "unchanged" }).increment(1);
                 return match refused {
                     Some(e) => Err(AppError::Domain(e)),
@@ -258,6 +268,7 @@ impl App {
         &self,
         commands: &[Command],
         refresh: bool,
+        take: Option<&StreamId>,
     ) -> Result<BTreeMap<StreamId, Loaded>, AppError> {
         let mut loaded = BTreeMap::new();
         for command in commands {
@@ -268,7 +279,8 @@ impl App {
                     (command, &stream),
                     (Command::RequestReservation(_), StreamId::Reservation(_))
                 );
-                self.load_into(&mut loaded, stream, refresh, assume_empty)
+                let take = take == Some(&stream);
+                self.load_into(&mut loaded, stream, refresh, assume_empty, take)
                     .await?;
             }
         }
@@ -287,7 +299,8 @@ impl App {
                 });
             if let Some(reservation) = reservation {
                 for stream in streams_to_load(command, Some(&reservation)) {
-                    self.load_into(&mut loaded, stream, refresh, false).await?;
+                    self.load_into(&mut loaded, stream, refresh, false, false)
+                        .await?;
                 }
             }
         }
@@ -300,17 +313,24 @@ impl App {
         stream: StreamId,
         refresh: bool,
         assume_empty: bool,
+        take: bool,
     ) -> Result<(), AppError> {
         if loaded.contains_key(&stream) {
             return Ok(());
         }
         let name = stream.to_string();
-        let entry = match self.cache.get(&name) {
+        let cached = if take {
+            self.cache.take(&name)
+        } else {
+            self.cache.get(&name)
+        };
+        let entry = match cached {
             Some(cached) if !refresh => Loaded {
                 name,
                 version: cached.version,
                 fragment: cached.fragment,
                 checked: false,
+                taken: take,
             },
             Some(cached) => self.catch_up(&stream, name, cached).await?,
             None if assume_empty && !refresh => Loaded {
@@ -318,6 +338,7 @@ impl App {
                 version: 0,
                 fragment: empty_fragment(&stream),
                 checked: false,
+                taken: false,
             },
             None => {
                 self.catch_up(
@@ -377,7 +398,21 @@ impl App {
             version,
             fragment,
             checked: true,
+            taken: false,
         })
+    }
+
+    /// Returns taken entries to the cache, as they are.
+    fn put_back_taken(&self, loaded: &BTreeMap<StreamId, Loaded>) {
+        for entry in loaded.values().filter(|l| l.taken) {
+            self.cache.put(
+                &entry.name,
+                Cached {
+                    version: entry.version,
+                    fragment: entry.fragment.clone(),
+                },
+            );
+        }
     }
 
     /// Re-reads the streams of `loaded` that were not read from the store in this attempt;
@@ -394,7 +429,9 @@ impl App {
             };
             let fresh = self.catch_up(stream, entry.name.clone(), cached).await?;
             moved |= fresh.version != entry.version;
+            let taken = entry.taken;
             *entry = fresh;
+            entry.taken = taken;
         }
         Ok(moved)
     }
@@ -540,9 +577,17 @@ fn group_writes(
 }
 
 /// The decision state made of the loaded streams.
-fn assemble(loaded: &BTreeMap<StreamId, Loaded>) -> State {
+fn assemble(loaded: &mut BTreeMap<StreamId, Loaded>) -> State {
     let mut state = State::default();
-    for (stream, entry) in loaded {
+    for (stream, entry) in loaded.iter_mut() {
+        if let (true, StreamId::DayBook(_, date), Fragment::DayBook(book @ Some(_))) =
+            (entry.taken, stream, &mut entry.fragment)
+        {
+            if let Some(book) = book.take() {
+                state.day_books.insert(*date, Arc::unwrap_or_clone(book));
+            }
+            continue;
+        }
         match (stream, &entry.fragment) {
             (StreamId::Restaurant(_), Fragment::Restaurant(Some(r))) => {
                 state.restaurant = Some((**r).clone())
@@ -557,6 +602,16 @@ fn assemble(loaded: &BTreeMap<StreamId, Loaded>) -> State {
         }
     }
     state
+}
+
+/// Gives taken day books back to their entries (moving them out of `state`), after a single
+/// command that recorded nothing.
+fn restore_taken(loaded: &mut BTreeMap<StreamId, Loaded>, state: &mut State) {
+    for (stream, entry) in loaded.iter_mut().filter(|(_, l)| l.taken) {
+        if let StreamId::DayBook(_, date) = stream {
+            entry.fragment = Fragment::DayBook(state.day_books.remove(date).map(Arc::new));
+        }
+    }
 }
 
 /// Restaurant configurations and day books are read by every booking and stay small: they are
