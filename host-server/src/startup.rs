@@ -270,6 +270,9 @@ impl Application {
         if let Err(error) = read.catch_up(store.as_ref()).await {
             tracing::warn!(%error, "read models not fully caught up at shutdown (they catch up on the next start)");
         }
+        if let Err(error) = read.close().await {
+            tracing::warn!(%error, "read models not closed cleanly (after an OS crash they would be rebuilt)");
+        }
         store.shutdown().await;
         tracing::info!("stopped");
         served.context("serving HTTP")

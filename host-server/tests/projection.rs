@@ -721,3 +721,42 @@ async fn a_projection_schema_change_resets_the_read_models_for_replay() {
     read.catch_up(store).await.unwrap();
     assert_eq!(read.dump().await.unwrap(), expected);
 }
+
+/// `read.db` runs without fsyncs; its boot marker decides after a restart whether it may be
+/// torn (written when the OS stopped) and must be rebuilt from the log.
+#[tokio::test]
+async fn read_models_left_open_by_another_boot_are_rebuilt_and_cleanly_closed_ones_kept() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let dir = backend.dir.path();
+        let marker = dir.join("read.db.boot");
+        scenario(store).await;
+        let head = store.head().await.unwrap();
+        let read = ReadModels::open(dir).unwrap();
+        read.catch_up(store).await.unwrap();
+        let live = read.dump().await.unwrap();
+        drop(read);
+
+        // The process died (same boot): the database is kept as it was.
+        let read = ReadModels::open(dir).unwrap();
+        assert_eq!(read.checkpoint().await.unwrap(), head, "{}", backend.name);
+        drop(read);
+
+        // The OS stopped while it was being written: rebuilt from nothing, to the same models.
+        std::fs::write(&marker, "another-boot open\n").unwrap();
+        let read = ReadModels::open(dir).unwrap();
+        assert_eq!(read.checkpoint().await.unwrap(), 0, "{}", backend.name);
+        read.catch_up(store).await.unwrap();
+        assert_eq!(read.dump().await.unwrap(), live, "{}", backend.name);
+
+        // Closed cleanly, then the machine rebooted: kept.
+        read.close().await.unwrap();
+        let text = std::fs::read_to_string(&marker).unwrap();
+        assert!(text.ends_with(" clean\n"), "{text}");
+        std::fs::write(&marker, "another-boot clean\n").unwrap();
+        drop(read);
+        let read = ReadModels::open(dir).unwrap();
+        assert_eq!(read.checkpoint().await.unwrap(), head, "{}", backend.name);
+        assert_eq!(read.dump().await.unwrap(), live, "{}", backend.name);
+    }
+}

@@ -28,6 +28,7 @@
 
 mod apply;
 mod as_of;
+mod boot_marker;
 mod projector;
 mod read_side;
 mod restaurant_view;
@@ -118,6 +119,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// The committed checkpoint, for lock-free freshness checks.
     checkpoint: AtomicU64,
+    /// Present when the database runs without fsyncs (see `boot_marker`).
+    marker: Option<boot_marker::BootMarker>,
 }
 
 impl std::fmt::Debug for ReadModels {
@@ -138,8 +141,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     fn open_connection(&self) -> Result<Connection> {
         let conn = Connection::open(&self.path)?;
-        schema::configure(&conn, schema::READER_CACHE_KIB)?;
+        schema::configure(&conn, schema::READER_CACHE_KIB, schema::Sync::Normal)?;
         Ok(conn)
+    }
+
+    /// Before any write: records in the boot marker that this run writes.
+    fn before_write(&self) -> Result<()> {
+        match &self.marker {
+            Some(marker) => marker.before_write().map_err(|source| ProjectionError::Io {
+                path: self.path.with_file_name(boot_marker::MARKER_FILE),
+                source,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn take_reader(&self) -> Result<Connection> {
@@ -165,24 +179,78 @@ impl Inner {
 impl ReadModels {
     /// Opens (creating if missing) `dir/read.db`. A database written by another projection
     /// schema version is reset; the next catch-up replays the log.
+    /// Where the OS gives a boot id, a database that the OS may have torn (see `boot_marker`) is
+    /// deleted first, and the next catch-up rebuilds it.
     pub fn open(dir: &Path) -> Result<Self> {
+        let marker = boot_marker::BootMarker::for_this_boot(dir);
         std::fs::create_dir_all(dir).map_err(|source| ProjectionError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(READ_DB_FILE);
-        let mut writer = Connection::open(&path)?;
-        schema::configure(&writer, schema::WRITER_CACHE_KIB)?;
-        let checkpoint = schema::migrate(&mut writer)?;
+        if marker
+            .as_ref()
+            .is_some_and(|m| m.previous_run_may_be_torn())
+        {
+            tracing::warn!(path = %path.display(), "the read models were being written when the OS stopped: rebuilding them from the event log");
+            remove_database(&path)?;
+        }
+        let sync = if marker.is_some() {
+            schema::Sync::Off
+        } else {
+            schema::Sync::Normal
+        };
+        let inner = Inner {
+            writer: Mutex::new(Connection::open(&path)?),
+            path,
+            apply_lock: tokio::sync::Mutex::new(()),
+            readers: Mutex::new(Vec::new()),
+            checkpoint: AtomicU64::new(0),
+            marker,
+        };
+        inner.before_write()?;
+        {
+            let mut writer = lock(&inner.writer);
+            schema::configure(&writer, schema::WRITER_CACHE_KIB, sync)?;
+            let checkpoint = schema::migrate(&mut writer)?;
+            inner.checkpoint.store(checkpoint, Ordering::Release);
+        }
         Ok(ReadModels {
-            inner: Arc::new(Inner {
-                path,
-                writer: Mutex::new(writer),
-                apply_lock: tokio::sync::Mutex::new(()),
-                readers: Mutex::new(Vec::new()),
-                checkpoint: AtomicU64::new(checkpoint),
-            }),
+            inner: Arc::new(inner),
         })
+    }
+
+    /// Makes the database complete on disk (checkpointed, fsynced) and marks it closed cleanly,
+    /// so it is kept even if the OS stops before the next start. Writes after this mark it open
+    /// again.
+    pub async fn close(&self) -> Result<()> {
+        let _applier = self.inner.apply_lock.lock().await;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let Some(marker) = &inner.marker else {
+                return Ok(());
+            };
+            let writer = lock(&inner.writer);
+            let (busy, log, done): (i64, i64, i64) =
+                writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+            if busy != 0 || log != done {
+                return Err(ProjectionError::Worker(format!(
+                    "read-model checkpoint incomplete ({done} of {log} frames)"
+                )));
+            }
+            let io = |source| ProjectionError::Io {
+                path: inner.path.clone(),
+                source,
+            };
+            std::fs::File::open(&inner.path)
+                .and_then(|file| file.sync_all())
+                .map_err(io)?;
+            marker.after_clean_close().map_err(io)
+        })
+        .await
+        .map_err(|e| ProjectionError::Worker(e.to_string()))?
     }
 
     /// The read database's path.
@@ -241,6 +309,7 @@ impl ReadModels {
             }
             let inner = Arc::clone(&self.inner);
             let outcome = tokio::task::spawn_blocking(move || {
+                inner.before_write()?;
                 let mut writer = lock(&inner.writer);
                 let outcome = apply::apply_batch(&mut writer, checkpoint, &events);
                 if let Ok(outcome) = &outcome {
@@ -264,6 +333,7 @@ impl ReadModels {
         let _applier = self.inner.apply_lock.lock().await;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
+            inner.before_write()?;
             let mut writer = lock(&inner.writer);
             schema::reset(&mut writer)?;
             inner.checkpoint.store(0, Ordering::Release);
@@ -426,7 +496,24 @@ impl ReadModels {
 /// while the rebuild runs.
 pub async fn rebuild_projections(data_dir: &Path, store: &dyn EventStore) -> Result<u64> {
     let read = ReadModels::open(data_dir)?;
-    read.rebuild(store).await
+    let checkpoint = read.rebuild(store).await?;
+    read.close().await?;
+    Ok(checkpoint)
+}
+
+/// Deletes the read database and its WAL and shared-memory files (missing ones are fine).
+fn remove_database(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ProjectionError::Io { path: file, source }),
+        }
+    }
+    Ok(())
 }
 
 fn list(

@@ -24,6 +24,11 @@ pub trait ReadSide: Send + Sync + 'static {
     /// Makes every event up to `position` visible (read your writes); at once when it is.
     async fn catch_up_to(&self, store: &dyn EventStore, position: u64) -> Result<()>;
 
+    /// Makes what is projected durable before the process exits (graceful shutdown).
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// One reservation as the API shows it.
     async fn reservation(&self, id: &str) -> Result<Option<ReservationView>>;
 
@@ -54,6 +59,10 @@ impl ReadSide for ReadModels {
 
     async fn catch_up_to(&self, store: &dyn EventStore, position: u64) -> Result<()> {
         ReadModels::catch_up_to(self, store, position).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        ReadModels::close(self).await
     }
 
     async fn reservation(&self, id: &str) -> Result<Option<ReservationView>> {

@@ -1,8 +1,10 @@
 //! The read database: tables, pragmas, and the projection's schema version.
 //!
 //! Everything here can be dropped and rebuilt from the event log, so the database trades
-//! durability for speed (`synchronous=NORMAL` in WAL mode: a power cut may lose the newest
-//! transactions, never corrupt the file, and the checkpoint always matches the data).
+//! durability for speed: `synchronous=OFF` in WAL mode where the OS gives a boot id (a power cut
+//! may tear the file; it is then rebuilt, see `boot_marker`), else `synchronous=NORMAL` (a power
+//! cut may lose the newest transactions, never corrupt the file). Either way the checkpoint is
+//! written in the same transaction as the data it covers.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -66,12 +68,24 @@ pub(crate) const WRITER_CACHE_KIB: i64 = 8 * 1024;
 /// Page cache of each reader connection (lookups by key; the OS page cache holds the rest).
 pub(crate) const READER_CACHE_KIB: i64 = 512;
 
+/// How the writing connection syncs (readers never write, so theirs does not matter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sync {
+    /// No fsync at all: only with a boot marker that rebuilds a torn database.
+    Off,
+    Normal,
+}
+
 /// Pragmas for every connection, with a page cache of `cache_kib` KiB (the server's memory
 /// budget is small: keep these modest).
-pub(crate) fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+pub(crate) fn configure(conn: &Connection, cache_kib: i64, sync: Sync) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let synchronous = match sync {
+        Sync::Off => "OFF",
+        Sync::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Negative: a size in KiB rather than in pages.
     conn.pragma_update(None, "cache_size", -cache_kib)?;
