@@ -105,7 +105,10 @@ pub struct SqliteOptions {
     pub queue_capacity: usize,
     /// Read-only connections, hence concurrent reads.
     pub read_connections: usize,
-    /// WAL size, in frames (pages), that makes a checkpoint due (see [`Checkpoints`]).
+    /// WAL size, in frames (pages), that makes a checkpoint due (see [`Checkpoints`]). Smaller
+    /// checkpoints hold the WAL fsyncs up for less time (the p99 of a booking at 64 connections:
+    /// 29.7 ms at 4,000 frames, 26.5 at 2,000, 23.4 at 1,000) but copy rewritten pages more
+    /// often (1,000 frames cost 4 % of the bookings per second).
     pub checkpoint_frames: usize,
 }
 
@@ -116,7 +119,7 @@ impl Default for SqliteOptions {
             max_batch_events: 4096,
             queue_capacity: 4096,
             read_connections: 4,
-            checkpoint_frames: 4_000,
+            checkpoint_frames: 2_000,
         }
     }
 }
@@ -593,7 +596,7 @@ struct Writer {
 
 /// Checkpoints without stalling commits. SQLite's automatic checkpoint would copy the whole WAL
 /// into the database file and fsync it inside a `COMMIT`, delaying every append of that batch.
-/// Instead, once the WAL holds [`SqliteOptions::checkpoint_frames`] (default 16 MiB of 4 KiB
+/// Instead, once the WAL holds [`SqliteOptions::checkpoint_frames`] (default 8 MiB of 4 KiB
 /// pages), the writer wakes the checkpointer thread, which copies the bulk concurrently (a
 /// passive checkpoint never blocks the writer). When it is done, the writer (between batches,
 /// after the replies) checkpoints the few frames committed meanwhile, so the WAL is complete and
