@@ -141,7 +141,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     fn open_connection(&self) -> Result<Connection> {
         let conn = Connection::open(&self.path)?;
-        schema::configure(&conn, schema::READER_CACHE_KIB, schema::Sync::Normal)?;
+        schema::configure(&conn, schema::READER_CACHE_KIB, schema::Durability::Normal)?;
         Ok(conn)
     }
 
@@ -195,10 +195,10 @@ impl ReadModels {
             tracing::warn!(path = %path.display(), "the read models were being written when the OS stopped: rebuilding them from the event log");
             remove_database(&path)?;
         }
-        let sync = if marker.is_some() {
-            schema::Sync::Off
+        let durability = if marker.is_some() {
+            schema::Durability::Off
         } else {
-            schema::Sync::Normal
+            schema::Durability::Normal
         };
         let inner = Inner {
             writer: Mutex::new(Connection::open(&path)?),
@@ -211,7 +211,7 @@ impl ReadModels {
         inner.before_write()?;
         {
             let mut writer = lock(&inner.writer);
-            schema::configure(&writer, schema::WRITER_CACHE_KIB, sync)?;
+            schema::configure(&writer, schema::WRITER_CACHE_KIB, durability)?;
             let checkpoint = schema::migrate(&mut writer)?;
             inner.checkpoint.store(checkpoint, Ordering::Release);
         }

@@ -70,7 +70,7 @@ pub(crate) const READER_CACHE_KIB: i64 = 512;
 
 /// How the writing connection syncs (readers never write, so theirs does not matter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sync {
+pub(crate) enum Durability {
     /// No fsync at all: only with a boot marker that rebuilds a torn database.
     Off,
     Normal,
@@ -78,12 +78,16 @@ pub(crate) enum Sync {
 
 /// Pragmas for every connection, with a page cache of `cache_kib` KiB (the server's memory
 /// budget is small: keep these modest).
-pub(crate) fn configure(conn: &Connection, cache_kib: i64, sync: Sync) -> rusqlite::Result<()> {
+pub(crate) fn configure(
+    conn: &Connection,
+    cache_kib: i64,
+    durability: Durability,
+) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    let synchronous = match sync {
-        Sync::Off => "OFF",
-        Sync::Normal => "NORMAL",
+    let synchronous = match durability {
+        Durability::Off => "OFF",
+        Durability::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
