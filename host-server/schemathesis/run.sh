@@ -5,16 +5,22 @@
 #
 #   host-server/schemathesis/run.sh [MAX_EXAMPLES_PER_OPERATION]   (default 25; CI runs 25)
 #
-# Schemathesis (pinned) is installed into a venv under $RESERVATION_CACHE on first use.
+# Schemathesis and everything it imports are pinned in requirements.txt (a fresh install once took a
+# newer Hypothesis than the one tested) and installed into a venv under $RESERVATION_CACHE on first use.
+# One worker: CPython 3.11 keeps the AST constructor's recursion depth per interpreter, so two threads
+# running Hypothesis's ast.parse at once can fail with "AST constructor recursion depth mismatch"
+# (python/cpython#106905); that made a CI run fail once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../../scripts/env.sh"
 examples="${1:-25}"
-version="4.32.5"
+requirements="$here/requirements.txt"
 venv="$RESERVATION_CACHE/schemathesis-venv"
-if [ "$("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != "$version" ]; then
+if ! cmp -s "$requirements" "$venv/requirements.installed" 2>/dev/null; then
+    rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "schemathesis==$version"
+    "$venv/bin/pip" install --quiet -r "$requirements"
+    cp "$requirements" "$venv/requirements.installed"
 fi
 
 cargo build --quiet -p reservation-server
@@ -61,7 +67,7 @@ cd "$work"   # schemathesis keeps a cache directory in the working directory
     --exclude-path /events/stream \
     --phases examples,coverage,fuzzing \
     --max-examples "$examples" \
-    --workers 2 \
+    --workers 1 \
     --seed 7 \
     --generation-database none \
     --request-timeout 20 \
