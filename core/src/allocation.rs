@@ -194,7 +194,8 @@ struct Plan<'a> {
     spans: Vec<(Minute, Minute)>,
     now: i64,
     earliest: i64,
-    ignore: Option<&'a ReservationId>,
+    /// The day book's slot of the reservation being moved, whose own holds do not count.
+    ignore: Option<u32>,
     /// Tables that seat the party, each with its holds. Unordered: a pick takes the smallest
     /// free one by (seats, id), which is the first in DOMAIN.md's order without sorting.
     singles: Vec<(&'a Table, &'a [Hold])>,
@@ -266,7 +267,7 @@ impl<'a> Plan<'a> {
             spans: restaurant.schedule().spans_on(date),
             now,
             earliest: now + i64::from(policy.lead_minutes),
-            ignore,
+            ignore: ignore.and_then(|id| day.slot_of(id)),
             singles,
             combinations: OnceCell::new(),
             restaurant,
@@ -318,7 +319,7 @@ impl<'a> Plan<'a> {
         match (choice, self.pacing) {
             (None, _) => Fit::NoTable,
             (Some(_), Some(max))
-                if self.day.guests_starting_near(start, self.ignore)
+                if self.day.guests_starting_near_slot(start, self.ignore)
                     + u32::from(self.party_size)
                     > max =>
             {

@@ -41,7 +41,7 @@ impl DaySnapshot {
     pub fn of(restaurant: &Restaurant, day: &DayBook) -> Self {
         let mut occupancy: Vec<Occupancy> = day
             .bookings()
-            .map(|(_, booking)| Occupancy::of(day.date(), None, booking))
+            .map(|(_, booking)| Occupancy::of(day.date(), None, &booking))
             .collect();
         occupancy.sort_by(|a, b| (a.starts_at, &a.table_ids).cmp(&(b.starts_at, &b.table_ids)));
         DaySnapshot {

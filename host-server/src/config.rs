@@ -118,7 +118,7 @@ pub struct Settings {
     )]
     pub max_concurrency: usize,
     /// Size of the in-memory cache of restaurant configurations and day books, in bookings
-    /// (each cached stream counts one, plus one per booking its day book holds; ≈250 bytes each).
+    /// (each cached stream counts one, plus one per booking its day book holds; ≈140 bytes each).
     #[arg(
         long,
         env = "RESERVATION_CACHE_BOOKINGS",

@@ -92,7 +92,7 @@ fn check_allocation(state: &State, command: &Command, a: &TablesAllocated) -> Re
     // No overlap with any other hold on the same tables, buffers included (half-open).
     let day = state.day_book(&restaurant.id, a.date);
     for (other, booking) in day.bookings() {
-        if other == &a.reservation_id {
+        if other == a.reservation_id {
             continue;
         }
         let shared = booking.table_ids.iter().any(|t| a.table_ids.contains(t));
@@ -146,7 +146,7 @@ fn check_allocation(state: &State, command: &Command, a: &TablesAllocated) -> Re
         let others: u32 = day
             .bookings()
             .filter(|(id, b)| {
-                *id != &a.reservation_id && i64::from(b.start).div_euclid(15) == bucket
+                *id != a.reservation_id && i64::from(b.start).div_euclid(15) == bucket
             })
             .map(|(_, b)| u32::from(b.party_size))
             .sum();

@@ -31,7 +31,8 @@ pub struct Cached {
 }
 
 impl Fragment {
-    /// Roughly how much memory the fragment holds, in units of one booking (≈ 250 bytes).
+    /// Roughly how much memory the fragment holds, in units of one booking (≈ 140 bytes with
+    /// its share of a compact day book).
     fn weight(&self) -> usize {
         match self {
             Fragment::Restaurant(r) => {
