@@ -1315,6 +1315,15 @@ async fn health_readiness_metrics_and_docs() {
         "{metrics}"
     );
     assert!(metrics.contains("reservation_commands_total{"), "{metrics}");
+    for stage in [
+        "reservation_day_line_wait_seconds",
+        "reservation_append_duration_seconds",
+    ] {
+        assert!(
+            metrics.contains(&format!("{stage}_bucket{{le=\"0.02\"}}")),
+            "{metrics}"
+        );
+    }
 
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));

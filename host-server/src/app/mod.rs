@@ -7,4 +7,4 @@ pub mod ids;
 mod service;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use service::{App, AppError, MAX_ATTEMPTS, Outcome, decode};
+pub use service::{APPEND_DURATION, App, AppError, DAY_LINE_WAIT, MAX_ATTEMPTS, Outcome, decode};

@@ -38,6 +38,12 @@ use crate::store::{EventStore, NewEvent, RecordedEvent, StoreError, StreamWrite}
 /// Attempts per command before giving up on a contended stream.
 pub const MAX_ATTEMPTS: u32 = 10;
 
+/// Histogram: how long a booking waited for its day's line. With [`APPEND_DURATION`] it tells
+/// where a slow booking spent its time (the rest is deciding and HTTP).
+pub const DAY_LINE_WAIT: &str = "reservation_day_line_wait_seconds";
+/// Histogram: how long an append took to be durable (queue, commit and fsync), per attempt.
+pub const APPEND_DURATION: &str = "reservation_append_duration_seconds";
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The core refused the command; nothing was recorded.
@@ -165,7 +171,10 @@ impl App {
                         % DAY_LOCKS as u64,
                 )
                 .unwrap_or(0);
-                (Some(self.day_locks[stripe].lock().await), Some(day))
+                let waiting = std::time::Instant::now();
+                let in_line = self.day_locks[stripe].lock().await;
+                metrics::histogram!(DAY_LINE_WAIT).record(waiting.elapsed());
+                (Some(in_line), Some(day))
             }
             _ => (None, None),
         };
@@ -231,7 +240,10 @@ impl App {
                     continue;
                 }
             };
-            match self.store.append(writes).await {
+            let appending = std::time::Instant::now();
+            let appended = self.store.append(writes).await;
+            metrics::histogram!(APPEND_DURATION).record(appending.elapsed());
+            match appended {
                 Ok(recorded) => {
                     if let Some(last) = recorded.last() {
                         self.written.fetch_max(last.position, Ordering::AcqRel);

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, request latency, and (from the
-//! application layer) commands, write conflicts and retries. The recorder is process-wide
+//! application layer) commands, write conflicts, retries, and the two waits of a booking. The recorder is process-wide
 //! (the `metrics` facade), installed once.
 
 use std::sync::OnceLock;
@@ -12,12 +12,19 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
+use crate::app::{APPEND_DURATION, DAY_LINE_WAIT};
 
 pub const REQUESTS: &str = "http_requests_total";
 pub const LATENCY: &str = "http_request_duration_seconds";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+/// The stages of a booking take milliseconds: finer buckets where a p99 target (20 ms) lies.
+const STAGE_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.06, 0.1,
+    0.25, 1.0,
 ];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -29,6 +36,10 @@ pub fn handle() -> Option<PrometheusHandle> {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(LATENCY.to_owned()), LATENCY_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(DAY_LINE_WAIT.to_owned()), STAGE_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(APPEND_DURATION.to_owned()), STAGE_BUCKETS)
                 .ok()?
                 .build_recorder();
             let handle = recorder.handle();
@@ -67,6 +78,16 @@ fn describe() {
     metrics::describe_counter!(
         "reservation_command_retries_total",
         "Commands decided again after a conflict"
+    );
+    metrics::describe_histogram!(
+        DAY_LINE_WAIT,
+        metrics::Unit::Seconds,
+        "Time a booking waited for the other bookings of its day in this process"
+    );
+    metrics::describe_histogram!(
+        APPEND_DURATION,
+        metrics::Unit::Seconds,
+        "Time an append took to be durable in the event store (queue, commit, sync)"
     );
     metrics::describe_counter!(
         "reservation_dynamodb_requests_total",
