@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route and status, request latency, and (from the
-//! application layer) commands, write conflicts, retries, and the two waits of a booking. The recorder is process-wide
-//! (the `metrics` facade), installed once.
+//! application layer) commands, write conflicts, retries, and the two waits of a booking. The
+//! recorder is process-wide (the `metrics` facade), installed once.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
