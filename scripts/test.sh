@@ -10,6 +10,11 @@ step "set-up: Rust targets, Debian packages, wasm-bindgen-cli, DynamoDB Local"
 scripts/setup.sh
 host-server/dynamodb-local/setup.sh
 
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
 # Both builds fail (exit 3) when their .wasm is over the 100 KB gzipped budget.
 step "set-up: the npm package (host-wasm/build.sh) and the edge module (edge/build.sh)"
 host-wasm/build.sh
