@@ -504,9 +504,7 @@ pub async fn rebuild_projections(data_dir: &Path, store: &dyn EventStore) -> Res
 /// Deletes the read database and its WAL and shared-memory files (missing ones are fine).
 fn remove_database(path: &Path) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let file = PathBuf::from(name);
+        let file = crate::store::sqlite::companion_file(path, suffix);
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}

@@ -186,7 +186,7 @@ impl SqliteStore {
         ))
         .map_err(|e| unavailable("installing the WAL hook", e))?;
         let (head_tx, head_rx) = watch::channel(head);
-        let syncer = Syncer::start(&wal_path(&path), head_tx)?;
+        let syncer = Syncer::start(&companion_file(&path, "-wal"), head_tx)?;
         let (requests, queue) = mpsc::channel(options.queue_capacity.max(1));
         let batch = Batching {
             max_appends: options.max_batch_appends.max(1),
@@ -335,9 +335,11 @@ fn clamp_i64(n: u64) -> i64 {
 // Connections and schema
 
 /// SQLite's WAL file beside `db`.
-fn wal_path(db: &Path) -> PathBuf {
+/// One of SQLite's companion files of the database `db`: its name plus `suffix` (`-wal`,
+/// `-shm`).
+pub(crate) fn companion_file(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
-    name.push("-wal");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
