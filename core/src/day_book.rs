@@ -188,6 +188,12 @@ impl DayBook {
             .map(|(id, entry)| (id, self.booking_of(entry)))
     }
 
+    /// Every booking without its id, in no particular order (for snapshots, which carry no
+    /// ids and sort by time: formatting and sorting the ids would be wasted).
+    pub(crate) fn anonymous_bookings(&self) -> impl Iterator<Item = Booking> + '_ {
+        self.entries.iter().map(|e| self.booking_of(e))
+    }
+
     pub fn booking(&self, reservation_id: &ReservationId) -> Option<Booking> {
         let slot = self.slot_of(reservation_id)?;
         self.entries.get(slot as usize).map(|e| self.booking_of(e))

@@ -40,10 +40,18 @@ from_json!(
 impl DaySnapshot {
     pub fn of(restaurant: &Restaurant, day: &DayBook) -> Self {
         let mut occupancy: Vec<Occupancy> = day
-            .bookings()
-            .map(|(_, booking)| Occupancy::of(day.date(), None, &booking))
+            .anonymous_bookings()
+            .map(|booking| Occupancy::of(day.date(), None, &booking))
             .collect();
-        occupancy.sort_by(|a, b| (a.starts_at, &a.table_ids).cmp(&(b.starts_at, &b.table_ids)));
+        // Every field in the key: the order must not depend on how the day book stores them.
+        occupancy.sort_by(|a, b| {
+            (a.starts_at, &a.table_ids, a.held_until, a.party_size).cmp(&(
+                b.starts_at,
+                &b.table_ids,
+                b.held_until,
+                b.party_size,
+            ))
+        });
         DaySnapshot {
             snapshot_version: SNAPSHOT_VERSION,
             restaurant: restaurant.clone(),
