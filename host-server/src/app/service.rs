@@ -471,9 +471,7 @@ impl App {
                 StreamId::Restaurant(_) => {
                     Fragment::Restaurant(state.restaurant.clone().map(Arc::new))
                 }
-                StreamId::DayBook(_, date) => {
-                    Fragment::DayBook(state.day_books.remove(date).map(Arc::new))
-                }
+                StreamId::DayBook(_, date) => Fragment::DayBook(cacheable_day_book(state, *date)),
                 StreamId::Reservation(id) => {
                     Fragment::Reservation(state.reservations.get(id).cloned().map(Arc::new))
                 }
@@ -665,11 +663,19 @@ fn state_of(stream: &StreamId, fragment: Fragment) -> State {
 fn fragment_of(stream: &StreamId, state: &mut State) -> Fragment {
     match stream {
         StreamId::Restaurant(_) => Fragment::Restaurant(state.restaurant.take().map(Arc::new)),
-        StreamId::DayBook(_, date) => Fragment::DayBook(state.day_books.remove(date).map(Arc::new)),
+        StreamId::DayBook(_, date) => Fragment::DayBook(cacheable_day_book(state, *date)),
         StreamId::Reservation(id) => {
             Fragment::Reservation(state.reservations.remove(id).map(Arc::new))
         }
     }
+}
+
+/// Takes a day book out of `state` to be cached, without the spare room its vectors grew.
+fn cacheable_day_book(state: &mut State, date: Date) -> Option<Arc<DayBook>> {
+    state.day_books.remove(&date).map(|mut book| {
+        book.shrink_to_fit();
+        Arc::new(book)
+    })
 }
 
 /// Sets the civil `now` a command carries.
