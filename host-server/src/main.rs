@@ -4,10 +4,10 @@ use clap::Parser;
 use reservation_server::config::{Cli, Command};
 use reservation_server::{startup, telemetry};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod allocator;
 
 fn main() -> ExitCode {
+    allocator::return_freed_memory_sooner();
     let cli = Cli::parse();
     // Blocking work (SQLite reads, projection batches) queues for a few threads rather than
     // growing a pool of hundreds, each with its own stack and allocator heap.
