@@ -1318,12 +1318,18 @@ async fn health_readiness_metrics_and_docs() {
     for stage in [
         "reservation_day_line_wait_seconds",
         "reservation_append_duration_seconds",
+        "reservation_event_store_commit_seconds",
+        "reservation_event_store_sync_seconds",
     ] {
         assert!(
             metrics.contains(&format!("{stage}_bucket{{le=\"0.02\"}}")),
             "{metrics}"
         );
     }
+    assert!(
+        metrics.contains("reservation_event_store_batch_appends_bucket{le=\"16\"}"),
+        "{metrics}"
+    );
 
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));

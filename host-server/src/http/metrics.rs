@@ -13,6 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
 use crate::app::{APPEND_DURATION, DAY_LINE_WAIT};
+use crate::store::sqlite::{BATCH_APPENDS, COMMIT_DURATION, SYNC_DURATION};
 
 pub const REQUESTS: &str = "http_requests_total";
 pub const LATENCY: &str = "http_request_duration_seconds";
@@ -27,6 +28,9 @@ const STAGE_BUCKETS: &[f64] = &[
     0.25, 1.0,
 ];
 
+/// Appends per event-store batch.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// The process-wide recorder's handle (installed on first use; `None` if another recorder was
@@ -40,6 +44,12 @@ pub fn handle() -> Option<PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Full(DAY_LINE_WAIT.to_owned()), STAGE_BUCKETS)
                 .ok()?
                 .set_buckets_for_metric(Matcher::Full(APPEND_DURATION.to_owned()), STAGE_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(COMMIT_DURATION.to_owned()), STAGE_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(SYNC_DURATION.to_owned()), STAGE_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(BATCH_APPENDS.to_owned()), BATCH_BUCKETS)
                 .ok()?
                 .build_recorder();
             let handle = recorder.handle();
@@ -89,6 +99,17 @@ fn describe() {
         metrics::Unit::Seconds,
         "Time an append took to be durable in the event store (queue, commit, sync)"
     );
+    metrics::describe_histogram!(
+        COMMIT_DURATION,
+        metrics::Unit::Seconds,
+        "Time the SQLite event store's writer took to commit one batch of appends (before its fsync)"
+    );
+    metrics::describe_histogram!(
+        SYNC_DURATION,
+        metrics::Unit::Seconds,
+        "Time one fsync of the SQLite event store's WAL took"
+    );
+    metrics::describe_histogram!(BATCH_APPENDS, "Appends committed in one SQLite transaction");
     metrics::describe_counter!(
         "reservation_dynamodb_requests_total",
         "Requests sent to DynamoDB (each SDK attempt) by side (events, read) and operation"

@@ -4,7 +4,8 @@
 //! on disk) and hands its replies here. This thread takes every batch waiting, fsyncs the WAL
 //! file once for all of them, and only then sends the replies and moves the head position that
 //! readers stop at. Meanwhile the writer is already writing the next batch, so the disk's
-//! latency no longer idles the only writer.
+//! latency no longer idles the only writer. Before the head moves, the batches' events are also
+//! kept in the store's tail of recent events (`recent`), for `read_all`.
 //!
 //! If an fsync fails, the batches it covered are answered with an error, as if the reply had been
 //! lost: their events may still reach the disk with a later fsync (which covers them too), so a
@@ -14,11 +15,12 @@
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use tokio::sync::{oneshot, watch};
 
+use super::recent::RecentEvents;
 use super::unavailable;
 use crate::store::{RecordedEvent, StoreError};
 
@@ -38,12 +40,17 @@ pub(super) struct Syncer {
 
 impl Syncer {
     /// Starts the thread. `head` is published only for durable positions.
-    pub fn start(wal: &Path, head: watch::Sender<u64>) -> Result<Syncer, StoreError> {
+    /// Durable events are also copied to `recent`.
+    pub fn start(
+        wal: &Path,
+        head: watch::Sender<u64>,
+        recent: Arc<RecentEvents>,
+    ) -> Result<Syncer, StoreError> {
         let wal_file = WalFile::open(wal)?;
         let (batches, queue) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("event-store-sync".into())
-            .spawn(move || run(wal_file, queue, head))
+            .spawn(move || run(wal_file, queue, head, &recent))
             .map_err(|e| unavailable("starting the sync thread", e))?;
         Ok(Syncer {
             batches: Some(batches),
@@ -102,13 +109,29 @@ impl WalFile {
     }
 }
 
-fn run(mut wal: WalFile, queue: mpsc::Receiver<Committed>, head: watch::Sender<u64>) {
+fn run(
+    mut wal: WalFile,
+    queue: mpsc::Receiver<Committed>,
+    head: watch::Sender<u64>,
+    recent: &RecentEvents,
+) {
     let mut waiting = Vec::new();
     while let Ok(first) = queue.recv() {
         waiting.push(first);
         waiting.extend(queue.try_iter());
-        match wal.sync() {
+        let started = std::time::Instant::now();
+        let synced = wal.sync();
+        metrics::histogram!(super::SYNC_DURATION).record(started.elapsed());
+        match synced {
             Ok(()) => {
+                // Before the head moves: a reader that sees the new head finds them here.
+                recent.extend(
+                    waiting
+                        .iter()
+                        .flat_map(|batch| &batch.replies)
+                        .filter_map(|(_, result)| result.as_ref().ok())
+                        .flatten(),
+                );
                 let newest = waiting.iter().filter_map(|b| b.head).max();
                 if let Some(newest) = newest {
                     head.send_if_modified(|current| {
@@ -168,7 +191,7 @@ mod tests {
         let wal = dir.path().join("events.db-wal");
         std::fs::write(&wal, b"frames").unwrap();
         let (head, mut heads) = watch::channel(0);
-        let syncer = Syncer::start(&wal, head).unwrap();
+        let syncer = Syncer::start(&wal, head, Arc::default()).unwrap();
         let (first, first_answer) = batch(Some(3));
         let (second, second_answer) = batch(None);
         syncer.submit(first);
@@ -198,7 +221,7 @@ mod tests {
         let path = dir.path().join("events.db-wal");
         std::fs::write(&path, b"frames").unwrap();
         let (head, heads) = watch::channel(0);
-        let syncer = Syncer::start(&path, head).unwrap();
+        let syncer = Syncer::start(&path, head, Arc::default()).unwrap();
         std::fs::remove_file(&path).unwrap();
         let (committed, answer) = batch(Some(7));
         syncer.submit(committed);
