@@ -4,7 +4,7 @@
 //! The projector reads the log from its checkpoint every few milliseconds, and live feeds follow
 //! the head: nearly every `read_all` asks for events committed moments ago. From SQLite each
 //! such read was a query whose pages come from the WAL file, one `pread` each, and then a row
-//! decode per event: about a tenth of the server's CPU under load. The syncer already holds
+//! decode per event: the `pread`s alone were 4 % of the server's CPU at 64 connections. The syncer already holds
 //! those events when it acknowledges them, so it keeps a copy of the last [`CAPACITY`] here.
 //!
 //! Only a gap-free run of positions is kept: an event that does not follow the newest one held
