@@ -28,6 +28,26 @@ const STAGE_BUCKETS: &[f64] = &[
     0.25, 1.0,
 ];
 
+/// The stage histograms (in seconds, with [`STAGE_BUCKETS`]) and their help texts.
+const STAGES: &[(&str, &str)] = &[
+    (
+        DAY_LINE_WAIT,
+        "Time a booking waited for the other bookings of its day in this process",
+    ),
+    (
+        APPEND_DURATION,
+        "Time an append took to be durable in the event store (queue, commit, sync)",
+    ),
+    (
+        COMMIT_DURATION,
+        "Time the SQLite event store's writer took to commit one batch of appends (before its fsync)",
+    ),
+    (
+        SYNC_DURATION,
+        "Time one fsync of the SQLite event store's WAL took",
+    ),
+];
+
 /// Appends per event-store batch.
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
@@ -38,20 +58,17 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn handle() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
+            let mut builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(LATENCY.to_owned()), LATENCY_BUCKETS)
                 .ok()?
-                .set_buckets_for_metric(Matcher::Full(DAY_LINE_WAIT.to_owned()), STAGE_BUCKETS)
-                .ok()?
-                .set_buckets_for_metric(Matcher::Full(APPEND_DURATION.to_owned()), STAGE_BUCKETS)
-                .ok()?
-                .set_buckets_for_metric(Matcher::Full(COMMIT_DURATION.to_owned()), STAGE_BUCKETS)
-                .ok()?
-                .set_buckets_for_metric(Matcher::Full(SYNC_DURATION.to_owned()), STAGE_BUCKETS)
-                .ok()?
                 .set_buckets_for_metric(Matcher::Full(BATCH_APPENDS.to_owned()), BATCH_BUCKETS)
-                .ok()?
-                .build_recorder();
+                .ok()?;
+            for (stage, _) in STAGES {
+                builder = builder
+                    .set_buckets_for_metric(Matcher::Full((*stage).to_owned()), STAGE_BUCKETS)
+                    .ok()?;
+            }
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
             describe();
@@ -89,26 +106,9 @@ fn describe() {
         "reservation_command_retries_total",
         "Commands decided again after a conflict"
     );
-    metrics::describe_histogram!(
-        DAY_LINE_WAIT,
-        metrics::Unit::Seconds,
-        "Time a booking waited for the other bookings of its day in this process"
-    );
-    metrics::describe_histogram!(
-        APPEND_DURATION,
-        metrics::Unit::Seconds,
-        "Time an append took to be durable in the event store (queue, commit, sync)"
-    );
-    metrics::describe_histogram!(
-        COMMIT_DURATION,
-        metrics::Unit::Seconds,
-        "Time the SQLite event store's writer took to commit one batch of appends (before its fsync)"
-    );
-    metrics::describe_histogram!(
-        SYNC_DURATION,
-        metrics::Unit::Seconds,
-        "Time one fsync of the SQLite event store's WAL took"
-    );
+    for (stage, help) in STAGES {
+        metrics::describe_histogram!(*stage, metrics::Unit::Seconds, *help);
+    }
     metrics::describe_histogram!(BATCH_APPENDS, "Appends committed in one SQLite transaction");
     metrics::describe_counter!(
         "reservation_dynamodb_requests_total",
