@@ -23,6 +23,7 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -105,8 +106,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 #[derive(Debug, Clone)]
 struct Target {
     addr: String,
-    host_header: String,
-    token: Option<String>,
+    host_header: HeaderValue,
+    /// `Bearer <token>`, made once rather than per request.
+    authorization: Option<HeaderValue>,
 }
 
 impl Target {
@@ -117,10 +119,14 @@ impl Target {
         }
         let host = uri.host().ok_or_else(|| anyhow!("--url has no host"))?;
         let port = uri.port_u16().unwrap_or(80);
+        let authorization = token
+            .map(|token| HeaderValue::try_from(format!("Bearer {token}")))
+            .transpose()
+            .context("--token is not a valid header value")?;
         Ok(Target {
             addr: format!("{host}:{port}"),
-            host_header: format!("{host}:{port}"),
-            token,
+            host_header: HeaderValue::try_from(format!("{host}:{port}"))?,
+            authorization,
         })
     }
 }
@@ -167,8 +173,8 @@ impl Client {
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, &self.target.host_header);
-        if let Some(token) = &self.target.token {
-            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(authorization) = &self.target.authorization {
+            request = request.header(hyper::header::AUTHORIZATION, authorization);
         }
         let request = match body {
             Some(body) => request
@@ -722,7 +728,10 @@ async fn prior_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the generator shares the machine with the server it measures, and a single
+    // thread wakes less and answers for fewer of the shared cores' cycles (about 28 µs of CPU
+    // per booking against 30 with two workers); it can drive far more than the server takes.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
