@@ -728,10 +728,7 @@ async fn prior_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    // One thread: the generator shares the machine with the server it measures, and a single
-    // thread wakes less and answers for fewer of the shared cores' cycles (about 28 µs of CPU
-    // per booking against 30 with two workers); it can drive far more than the server takes.
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
