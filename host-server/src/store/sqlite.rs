@@ -605,8 +605,8 @@ struct Batching {
     max_events: usize,
 }
 
-fn event_count(request: &AppendRequest) -> usize {
-    request.writes.iter().map(|w| w.events.len()).sum()
+fn event_count(writes: &[StreamWrite]) -> usize {
+    writes.iter().map(|w| w.events.len()).sum()
 }
 
 /// The writer thread's state.
@@ -676,7 +676,7 @@ fn run_writer(mut writer: Writer, mut queue: mpsc::Receiver<Message>, batching: 
         let mut events = 0usize;
         match first {
             Message::Append(request) => {
-                events += event_count(&request);
+                events += event_count(&request.writes);
                 batch.push(request);
             }
             Message::Shutdown(done) => shutdown = Some(done),
@@ -687,7 +687,7 @@ fn run_writer(mut writer: Writer, mut queue: mpsc::Receiver<Message>, batching: 
         {
             match queue.try_recv() {
                 Ok(Message::Append(request)) => {
-                    events += event_count(&request);
+                    events += event_count(&request.writes);
                     batch.push(request);
                 }
                 Ok(Message::Shutdown(done)) => shutdown = Some(done),
@@ -883,7 +883,7 @@ fn insert_request(
     stamp: Stamp,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let db = |e| unavailable("appending", e);
-    let mut recorded = Vec::with_capacity(writes.iter().map(|w| w.events.len()).sum());
+    let mut recorded = Vec::with_capacity(event_count(&writes));
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO events \

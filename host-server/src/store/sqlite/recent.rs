@@ -4,8 +4,9 @@
 //! The projector reads the log from its checkpoint every few milliseconds, and live feeds follow
 //! the head: nearly every `read_all` asks for events committed moments ago. From SQLite each
 //! such read was a query whose pages come from the WAL file, one `pread` each, and then a row
-//! decode per event: the `pread`s alone were 4 % of the server's CPU at 64 connections. The syncer already holds
-//! those events when it acknowledges them, so it keeps a copy of the last [`CAPACITY`] here.
+//! decode per event: the `pread`s alone were 4 % of the server's CPU at 64 connections. The
+//! syncer already holds those events when it acknowledges them, so it keeps a copy of the last
+//! [`CAPACITY`] here.
 //!
 //! Only a gap-free run of positions is kept: an event that does not follow the newest one held
 //! (a batch whose fsync failed, or events another process appended) starts the run over. A read
