@@ -15,9 +15,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -175,7 +174,7 @@ impl Admission {
 }
 
 /// An admitted request; dropping it (also on cancellation) frees its place.
-struct Slot {
+pub(super) struct Slot {
     admission: Arc<Admission>,
     key: ClientKey,
     _global: Option<OwnedSemaphorePermit>,
@@ -205,12 +204,9 @@ fn retry_after(mut response: Response, seconds: u64) -> Response {
     response
 }
 
-/// The middleware.
-pub async fn admit(
-    State(admission): State<Arc<Admission>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Admits `request` (see the module doc): the slot to hold until its response is made, or the
+/// refusal to answer with. A verified token goes on in the request's extensions.
+pub(super) fn admit(admission: &Arc<Admission>, request: &mut Request) -> Result<Slot, Refused> {
     let verified = request.headers().get(header::AUTHORIZATION).map(|value| {
         value
             .to_str()
@@ -232,23 +228,29 @@ pub async fn admit(
     if let Some(verified) = verified {
         request.extensions_mut().insert(Verified(verified));
     }
-    let slot = match admission.admit(key) {
-        Ok(slot) => slot,
-        Err(error) => {
-            let wait = match &error {
-                ApiError::Client { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
-                    admission
-                        .rate
-                        .map_or(1, |(rate, _)| (1.0 / rate).ceil().max(1.0) as u64)
-                }
-                _ => 1,
-            };
-            return retry_after(error.into_response(), wait);
-        }
-    };
-    let response = next.run(request).await;
-    drop(slot);
-    response
+    admission.admit(key).map_err(|error| {
+        let retry_after = match &error {
+            ApiError::Client { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
+                admission
+                    .rate
+                    .map_or(1, |(rate, _)| (1.0 / rate).ceil().max(1.0) as u64)
+            }
+            _ => 1,
+        };
+        Refused { error, retry_after }
+    })
+}
+
+/// A refused request: its problem, and the seconds the client should wait before retrying.
+pub(super) struct Refused {
+    error: ApiError,
+    retry_after: u64,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        retry_after(self.error.into_response(), self.retry_after)
+    }
 }
 
 /// `Duration` from whole seconds, at least one.

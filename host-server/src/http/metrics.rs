@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -116,21 +115,34 @@ fn describe() {
     );
 }
 
-/// Counts and times every request under its route template (not its raw path).
-pub async fn track(request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    let elapsed = start.elapsed().as_secs_f64();
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(REQUESTS, "method" => method.to_string(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!(LATENCY, "method" => method.to_string(), "route" => route).record(elapsed);
-    response
+/// Counts and times a request under its route template (not its raw path): started before the
+/// request is handled, finished with its response.
+pub(super) struct RequestTimer {
+    start: Instant,
+    method: String,
+    route: String,
+}
+
+impl RequestTimer {
+    pub(super) fn start(request: &Request) -> RequestTimer {
+        RequestTimer {
+            start: Instant::now(),
+            method: request.method().to_string(),
+            route: request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned()),
+        }
+    }
+
+    pub(super) fn finish(self, response: &Response) {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let status = response.status().as_u16().to_string();
+        metrics::counter!(REQUESTS, "method" => self.method.clone(), "route" => self.route.clone(), "status" => status)
+            .increment(1);
+        metrics::histogram!(LATENCY, "method" => self.method, "route" => self.route)
+            .record(elapsed);
+    }
 }
 
 /// `GET /metrics`: the Prometheus text format. Admins and `service` tokens.
