@@ -201,6 +201,27 @@ async fn concurrent_appends_are_committed_in_groups_and_fail_alone() {
     );
 }
 
+/// Appends `appends` times `per_append` events to the new stream `stream`, each payload padded
+/// with `pad` spaces (to fill WAL pages quickly).
+async fn append_padded(
+    store: &SqliteStore,
+    stream: &str,
+    appends: u64,
+    per_append: u64,
+    pad: usize,
+) {
+    for i in 0..appends {
+        let mut batch = events(stream, i * per_append + 1, per_append);
+        for e in &mut batch {
+            e.payload.push_str(&" ".repeat(pad));
+        }
+        store
+            .append(vec![write(stream, i * per_append, batch)])
+            .await
+            .unwrap();
+    }
+}
+
 /// Under sustained appends (and concurrent reads) the WAL is checkpointed and started over, so
 /// it stays small, and nothing is lost on the way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,6 +229,7 @@ async fn the_wal_is_checkpointed_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let options = SqliteOptions {
         checkpoint_frames: 100,
+        checkpoint_step_frames: 30,
         ..SqliteOptions::default()
     };
     let store = std::sync::Arc::new(SqliteStore::open_with(dir.path(), options).unwrap());
@@ -217,16 +239,7 @@ async fn the_wal_is_checkpointed_under_load() {
             let store = std::sync::Arc::clone(&store);
             tokio::spawn(async move {
                 let stream = unique(&format!("wal-{w}"));
-                for i in 0..100u64 {
-                    let mut batch = events(&stream, i * 3 + 1, 3);
-                    for e in &mut batch {
-                        e.payload.push_str(&" ".repeat(1000));
-                    }
-                    store
-                        .append(vec![write(&stream, i * 3, batch)])
-                        .await
-                        .unwrap();
-                }
+                append_padded(&store, &stream, 100, 3, 1000).await;
                 stream
             })
         })
@@ -273,6 +286,39 @@ async fn the_wal_is_checkpointed_under_load() {
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(store.head().await.unwrap(), 16 * 300);
     assert_eq!(store.read_all(0, 10_000).await.unwrap().len(), 16 * 300);
+}
+
+/// Between two restarts of the WAL, the checkpointer copies it into the database file in steps
+/// (each then fsynced), rather than all at once before the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_copied_into_the_database_in_steps_before_any_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions {
+        checkpoint_frames: 1_000_000,
+        checkpoint_step_frames: 50,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(dir.path(), options).unwrap();
+    let db = dir.path().join(DATABASE_FILE);
+    let empty = std::fs::metadata(&db).unwrap().len();
+    let stream = unique("steps");
+    // About 400 pages of events, far from the restart at 1,000,000 frames.
+    append_padded(&store, &stream, 100, 4, 4000).await;
+    let copied = async {
+        loop {
+            let size = std::fs::metadata(&db).unwrap().len();
+            if size > empty + 1_000_000 {
+                return size;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let size = tokio::time::timeout(Duration::from_secs(10), copied)
+        .await
+        .expect("the WAL was not copied into the database before a restart was due");
+    assert!(size > empty);
+    assert_eq!(store.load(&stream, 0).await.unwrap().len(), 400);
+    store.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------

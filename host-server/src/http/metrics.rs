@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
 use crate::app::{APPEND_DURATION, DAY_LINE_WAIT};
-use crate::store::sqlite::{BATCH_APPENDS, COMMIT_DURATION, SYNC_DURATION};
+use crate::store::sqlite::{BATCH_APPENDS, CHECKPOINT_DURATION, COMMIT_DURATION, SYNC_DURATION};
 
 pub const REQUESTS: &str = "http_requests_total";
 pub const LATENCY: &str = "http_request_duration_seconds";
@@ -44,6 +44,10 @@ const STAGES: &[(&str, &str)] = &[
     (
         SYNC_DURATION,
         "Time one fsync of the SQLite event store's WAL took",
+    ),
+    (
+        CHECKPOINT_DURATION,
+        "Time one checkpoint pass of the SQLite event store took, by pass: step and restart beside the writer, finish in the writer",
     ),
 ];
 
