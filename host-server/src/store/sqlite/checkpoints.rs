@@ -13,8 +13,8 @@
 //! no append was committed, about seven times a second at 64 connections (a trace of every
 //! booking's completion lined up its gaps with those passes). Now the checkpointer copies every
 //! [`SqliteOptions::checkpoint_step_frames`] frames and fsyncs the database file itself after
-//! each step, so that a step's few hundred random page writes are all that a WAL fsync ever
-//! queues behind. Before the WAL starts over it repeats short passes until few frames are left,
+//! each step, so that of the checkpoints' page writes a WAL fsync queues behind one step's at
+//! most. Before the WAL starts over it repeats short passes until few frames are left,
 //! so the writer's finishing pass copies and syncs only those.
 //!
 //! # The descriptor used for the fsync
