@@ -4,6 +4,8 @@
 //! inside a `COMMIT`, delaying every append of that batch. Here a checkpointer thread copies the
 //! WAL beside the writer, and the writer only finishes the last few frames between batches, so
 //! the WAL starts over every [`SqliteOptions::checkpoint_frames`] frames without a long stall.
+//! (A passive checkpoint on another connection rarely catches up with a busy writer, so without
+//! the writer's finishing pass the WAL would grow without bound.)
 //!
 //! # Why in steps, each synced
 //! A passive checkpoint that does not reach the end of the WAL (the writer keeps appending)
@@ -175,21 +177,21 @@ fn run_checkpointer(
     wal_frames: &AtomicUsize,
 ) -> File {
     while let Ok(pass) = passes.recv() {
-        let label = match pass {
-            Pass::Step => "step",
-            Pass::Restart => "restart",
+        let (label, rounds) = match pass {
+            Pass::Step => ("step", 1),
+            Pass::Restart => ("restart", RESTART_PASSES),
         };
         timed(label, || {
-            for _ in 0..RESTART_PASSES {
+            for _ in 0..rounds {
                 let copied = checkpoint(&conn, label);
                 if let Err(error) = db.sync_data() {
                     tracing::warn!(%error, "fsync of the event database after a checkpoint failed");
                 }
-                let left = match copied {
-                    Some(copied) => wal_frames.load(Ordering::Relaxed).saturating_sub(copied),
-                    None => 0,
-                };
-                if pass == Pass::Step || left <= FINISH_FRAMES {
+                // A failed pass (`None`) is not repeated: the next request tries again.
+                let left = copied.map_or(0, |copied| {
+                    wal_frames.load(Ordering::Relaxed).saturating_sub(copied)
+                });
+                if left <= FINISH_FRAMES {
                     break;
                 }
             }
