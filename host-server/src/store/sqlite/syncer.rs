@@ -3,9 +3,9 @@
 //! The writer commits a batch with `synchronous=NORMAL` (the frames are in the WAL file, not yet
 //! on disk) and hands its replies here. This thread takes every batch waiting, fsyncs the WAL
 //! file once for all of them, and only then sends the replies and moves the head position that
-//! readers stop at. Meanwhile the writer is already writing the next batch, so the disk's
-//! latency no longer idles the only writer. Before the head moves, the batches' events are also
-//! kept in the store's tail of recent events (`recent`), for `read_all`.
+//! readers stop at. Meanwhile the writer gathers the next batch, and commits it as soon as this
+//! thread is done ([`Syncer::wait_while_syncing`]). Before the head moves, the batches' events
+//! are also kept in the store's tail of recent events (`recent`), for `read_all`.
 //!
 //! If an fsync fails, the batches it covered are answered with an error, as if the reply had been
 //! lost: their events may still reach the disk with a later fsync (which covers them too), so a
@@ -15,8 +15,9 @@
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
@@ -36,6 +37,24 @@ pub(super) struct Committed {
 pub(super) struct Syncer {
     batches: Option<mpsc::Sender<Committed>>,
     thread: Option<JoinHandle<()>>,
+    busy: Arc<Busy>,
+}
+
+/// Whether a submitted batch waits for its fsync: set by [`Syncer::submit`], cleared (and
+/// waiters woken) each time the thread has synced and answered what it took.
+#[derive(Default)]
+struct Busy {
+    syncing: Mutex<bool>,
+    done: Condvar,
+}
+
+impl Busy {
+    fn set(&self, syncing: bool) {
+        *self.syncing.lock().unwrap_or_else(PoisonError::into_inner) = syncing;
+        if !syncing {
+            self.done.notify_all();
+        }
+    }
 }
 
 impl Syncer {
@@ -48,18 +67,38 @@ impl Syncer {
     ) -> Result<Syncer, StoreError> {
         let wal_file = WalFile::open(wal)?;
         let (batches, queue) = mpsc::channel();
+        let busy = Arc::new(Busy::default());
+        let signal = Arc::clone(&busy);
         let thread = std::thread::Builder::new()
             .name("event-store-sync".into())
-            .spawn(move || run(wal_file, queue, head, &recent))
+            .spawn(move || run(wal_file, queue, head, &recent, &signal))
             .map_err(|e| unavailable("starting the sync thread", e))?;
         Ok(Syncer {
             batches: Some(batches),
             thread: Some(thread),
+            busy,
         })
+    }
+
+    /// Blocks while a submitted batch waits for its fsync, at most `limit`. A commit made
+    /// meanwhile would miss that fsync anyway; made after it, it gathers every append that
+    /// arrived during the fsync into one transaction.
+    pub fn wait_while_syncing(&self, limit: Duration) {
+        let syncing = self
+            .busy
+            .syncing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _idle = self
+            .busy
+            .done
+            .wait_timeout_while(syncing, limit, |syncing| *syncing)
+            .unwrap_or_else(PoisonError::into_inner);
     }
 
     /// Queues a committed batch; its appenders are answered once it is on disk.
     pub fn submit(&self, batch: Committed) {
+        self.busy.set(true);
         let refused = match &self.batches {
             Some(batches) => batches.send(batch).err().map(|e| e.0),
             None => Some(batch),
@@ -114,6 +153,7 @@ fn run(
     queue: mpsc::Receiver<Committed>,
     head: watch::Sender<u64>,
     recent: &RecentEvents,
+    busy: &Busy,
 ) {
     let mut waiting = Vec::new();
     while let Ok(first) = queue.recv() {
@@ -156,7 +196,9 @@ fn run(
                 }
             }
         }
+        busy.set(false);
     }
+    busy.set(false);
 }
 
 fn fail(batch: Committed, error: &StoreError) {
@@ -200,6 +242,31 @@ mod tests {
         assert!(first_answer.blocking_recv().unwrap().is_ok());
         assert!(second_answer.blocking_recv().unwrap().is_ok());
         assert_eq!(*heads.borrow_and_update(), 3);
+    }
+
+    #[test]
+    fn the_writer_waits_for_the_fsync_in_flight_and_no_longer() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("events.db-wal");
+        std::fs::write(&wal, b"frames").unwrap();
+        let (head, _heads) = watch::channel(0);
+        let syncer = Syncer::start(&wal, head, Arc::default()).unwrap();
+        let idle = std::time::Instant::now();
+        syncer.wait_while_syncing(Duration::from_secs(5));
+        assert!(
+            idle.elapsed() < Duration::from_secs(1),
+            "nothing to wait for"
+        );
+        for _ in 0..20 {
+            let (committed, mut answer) = batch(Some(1));
+            syncer.submit(committed);
+            syncer.wait_while_syncing(Duration::from_secs(5));
+            assert!(
+                answer.try_recv().is_ok(),
+                "the wait ended before the batch was synced and answered"
+            );
+        }
+        syncer.stop();
     }
 
     #[test]
