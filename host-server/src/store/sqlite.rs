@@ -25,12 +25,14 @@
 //!
 //! **One commit per fsync.** While an fsync is in flight, the writer does not commit: a commit
 //! then would only wait for the next fsync anyway. It gathers the appends that arrive and
-//! commits them together when the fsync ends ([`MAX_WAIT_FOR_SYNC`] at most). Each commit writes
+//! commits them together when the fsync ends (`MAX_WAIT_FOR_SYNC` at most). Each commit writes
 //! every page it touched as a new WAL frame, and the pages all commits share (the table's last
 //! page, the index's inner pages) are rewritten by every one of them. At 64 connections, the
 //! writer used to make three commits per fsync, for 2.1 WAL frames per booking; one commit
-//! writes 1.5, and the p99 fell to 0.85–0.91× (README, "One commit per fsync"). At 16
-//! connections the p99 is 1.08×: a commit no longer overlaps the fsync before it.
+//! writes 1.5, and the p99 fell to 0.85–0.91× (README, "One commit per fsync"). The cost is
+//! that a commit no longer overlaps the fsync before it: at 16 connections the p99 is 1.08×,
+//! and the store alone (`benches/store.rs`, where the disk and not the CPU sets the pace)
+//! appends 0.77× as fast with 16 appenders and 0.87× with 64.
 //!
 //! Nothing is visible before it is durable: the head position ([`SqliteStore::subscribe`],
 //! `head`) moves after the fsync, and reads (`load`, `read_all`) stop at that head, so no feed,
