@@ -227,13 +227,20 @@ mod tests {
         )
     }
 
-    #[test]
-    fn batches_are_answered_and_the_head_moves_after_the_sync() {
+    /// A syncer on a fresh WAL file: the directory (keep it alive), the file, the syncer and
+    /// the head it moves.
+    fn started() -> (tempfile::TempDir, PathBuf, Syncer, watch::Receiver<u64>) {
         let dir = tempfile::tempdir().unwrap();
         let wal = dir.path().join("events.db-wal");
         std::fs::write(&wal, b"frames").unwrap();
-        let (head, mut heads) = watch::channel(0);
+        let (head, heads) = watch::channel(0);
         let syncer = Syncer::start(&wal, head, Arc::default()).unwrap();
+        (dir, wal, syncer, heads)
+    }
+
+    #[test]
+    fn batches_are_answered_and_the_head_moves_after_the_sync() {
+        let (_dir, _wal, syncer, mut heads) = started();
         let (first, first_answer) = batch(Some(3));
         let (second, second_answer) = batch(None);
         syncer.submit(first);
@@ -246,11 +253,7 @@ mod tests {
 
     #[test]
     fn the_writer_waits_for_the_fsync_in_flight_and_no_longer() {
-        let dir = tempfile::tempdir().unwrap();
-        let wal = dir.path().join("events.db-wal");
-        std::fs::write(&wal, b"frames").unwrap();
-        let (head, _heads) = watch::channel(0);
-        let syncer = Syncer::start(&wal, head, Arc::default()).unwrap();
+        let (_dir, _wal, syncer, _heads) = started();
         let idle = std::time::Instant::now();
         syncer.wait_while_syncing(Duration::from_secs(5));
         assert!(
@@ -284,11 +287,7 @@ mod tests {
 
     #[test]
     fn a_missing_wal_file_fails_the_batch_instead_of_acknowledging_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.db-wal");
-        std::fs::write(&path, b"frames").unwrap();
-        let (head, heads) = watch::channel(0);
-        let syncer = Syncer::start(&path, head, Arc::default()).unwrap();
+        let (_dir, path, syncer, heads) = started();
         std::fs::remove_file(&path).unwrap();
         let (committed, answer) = batch(Some(7));
         syncer.submit(committed);
