@@ -33,6 +33,7 @@ async fn run(cli: Cli) -> ExitCode {
     if let Err(error) = telemetry::init(telemetry::subscriber(
         settings.log_format,
         &settings.log_level,
+        telemetry::colour_for(&std::io::stdout(), std::env::var_os("NO_COLOR").as_deref()),
         std::io::stdout,
     )) {
         eprintln!("cannot set up logging: {error}");
