@@ -33,6 +33,13 @@ cargo build -p reservation-core --target wasm32-unknown-unknown
 step "Rust tests: core, server (HTTP, auth, limits, crash, event stores incl. DynamoDB Local, read models, replicas), npm wrapper, cross-host conformance"
 cargo test --workspace
 
+step "the server benchmark's command runs (loadgen/bench.sh with debug builds, 2 s)"
+bench_out="$(mktemp)"
+BENCH_PROFILE=dev BENCH_ROUNDS=1 BENCH_CONNECTIONS=4 BENCH_DURATION=2s BENCH_PRIOR=100 \
+    BENCH_OUT="$bench_out" bash loadgen/bench.sh | tail -n 6
+python3 scripts/check_bench.py "$bench_out"
+rm -f "$bench_out"
+
 step "npm package: node --test, tsc, Chromium"
 host-wasm/test.sh
 

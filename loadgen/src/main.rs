@@ -7,7 +7,9 @@
 //!
 //! `--prior K` then seeds K reservations into one restaurant and compares booking latency there
 //! with a restaurant that has none. `--server-pid PID` samples the server's memory from
-//! `/proc/PID/status` (peak `VmHWM`, largest `VmRSS` seen).
+//! `/proc/PID/status` (peak `VmHWM`, largest `VmRSS` seen) and its CPU time from
+//! `/proc/PID/stat` over the measured period, reported per booking beside loadgen's own: on one
+//! machine the two share the cores, so both decide the rate.
 //!
 //! ```text
 //! cargo run --release -p loadgen -- --url http://127.0.0.1:8080 --connections 64 --duration 20s
@@ -62,7 +64,8 @@ struct Args {
     /// Bearer token sent as `Authorization: Bearer TOKEN`.
     #[arg(long)]
     token: Option<String>,
-    /// The server's process id: sample its memory from /proc/PID/status.
+    /// The server's process id: sample its memory (/proc/PID/status) and its CPU time over the
+    /// measured period (/proc/PID/stat).
     #[arg(long)]
     server_pid: Option<u32>,
     /// Seed this many reservations into one restaurant, then compare booking latency there with
@@ -466,6 +469,51 @@ fn read_status_kib(pid: u32, field: &str) -> Option<u64> {
     })
 }
 
+/// CPU time (user + system, all threads, exited ones included) of a process so far.
+fn process_cpu(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ticks = cpu_ticks(&stat)?;
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+}
+
+/// utime + stime, in clock ticks, from a `/proc/PID/stat` line.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last
+    // closing parenthesis, where utime and stime are the 12th and 13th.
+    let mut fields = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU time of the server and of loadgen itself at one instant.
+#[derive(Clone, Copy)]
+struct CpuSample {
+    server: Duration,
+    loadgen: Duration,
+}
+
+impl CpuSample {
+    fn take(server_pid: u32) -> Option<Self> {
+        Some(CpuSample {
+            server: process_cpu(&server_pid.to_string())?,
+            loadgen: process_cpu("self")?,
+        })
+    }
+
+    /// Microseconds of CPU per booking of each process between `self` and `end`.
+    fn per_booking(self, end: CpuSample, bookings: u64) -> (f64, f64) {
+        let per = |from: Duration, to: Duration| {
+            to.saturating_sub(from).as_secs_f64() * 1e6 / (bookings.max(1) as f64)
+        };
+        (per(self.server, end.server), per(self.loadgen, end.loadgen))
+    }
+}
+
 impl MemorySampler {
     fn start(pid: u32) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
@@ -537,6 +585,13 @@ async fn main_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde_
     let start = Instant::now();
     let measure_from = start + args.warmup;
     let until = measure_from + args.duration;
+    // CPU is counted from the end of the warm-up, like the bookings.
+    let cpu_at_start = args.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            CpuSample::take(pid)
+        })
+    });
     let tallies = fire(
         target,
         &workload,
@@ -551,6 +606,11 @@ async fn main_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde_
         .saturating_duration_since(measure_from)
         .as_secs_f64()
         .max(1e-9);
+    let cpu_at_end = args.server_pid.and_then(CpuSample::take);
+    let cpu_at_start = match cpu_at_start {
+        Some(task) => task.await.ok().flatten(),
+        None => None,
+    };
     let memory = match memory {
         Some(sampler) => Some(sampler.finish().await),
         None => None,
@@ -595,6 +655,12 @@ async fn main_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde_
             rss as f64 / 1024.0
         );
     }
+    let cpu = cpu_at_start
+        .zip(cpu_at_end)
+        .map(|(from, to)| from.per_booking(to, total.confirmed + total.rejected));
+    if let Some((server, loadgen)) = cpu {
+        println!("CPU per booking: server {server:.0} µs, loadgen {loadgen:.0} µs");
+    }
     Ok(json!({
         "connections": args.connections,
         "seconds": elapsed,
@@ -610,6 +676,8 @@ async fn main_run(args: &Args, target: &Arc<Target>, run: &str) -> Result<serde_
         "latency": percentiles(&total.latency),
         "server_vm_hwm_kib": memory.map(|m| m.0),
         "server_vm_rss_max_kib": memory.map(|m| m.1),
+        "server_cpu_us_per_booking": cpu.map(|c| c.0),
+        "loadgen_cpu_us_per_booking": cpu.map(|c| c.1),
     }))
 }
 
@@ -750,4 +818,23 @@ fn main() -> Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_whatever_the_command_name() {
+        let stat = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 2125 0 0 0 1234 567 0 0 20 0 9 0";
+        assert_eq!(cpu_ticks(stat), Some(1234 + 567));
+        assert_eq!(cpu_ticks("4242 (x) S 1"), None);
+        assert_eq!(cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn a_live_process_has_a_cpu_time() {
+        assert!(process_cpu("self").is_some());
+        assert!(process_cpu("no-such-process").is_none());
+    }
 }

@@ -29,9 +29,9 @@
 //! every page it touched as a new WAL frame, and the pages all commits share (the table's last
 //! page, the index's inner pages) are rewritten by every one of them. At 64 connections, the
 //! writer used to make three commits per fsync, for 2.1 WAL frames per booking; one commit
-//! writes 1.5, and the p99 fell to 0.85–0.91× (README, "One commit per fsync"). The cost is
-//! that a commit no longer overlaps the fsync before it: at 16 connections the p99 is 1.08×,
-//! and the store alone (`benches/store.rs`, where the disk and not the CPU sets the pace)
+//! writes 1.5, and the p99 fell to 0.85–0.91× (`PERFORMANCE.md`, "One commit per fsync"). The
+//! cost is that a commit no longer overlaps the fsync before it: at 16 connections the p99 is
+//! 1.08×, and the store alone (`benches/store.rs`, where the disk and not the CPU sets the pace)
 //! appends 0.77× as fast with 16 appenders and 0.87× with 64.
 //!
 //! Nothing is visible before it is durable: the head position ([`SqliteStore::subscribe`],
