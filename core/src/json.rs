@@ -264,6 +264,12 @@ impl<T: FromJson> FromJson for Option<T> {
     }
 }
 
+impl<T: FromJson> FromJson for std::sync::Arc<T> {
+    fn from_json(value: Value) -> Result<Self, JsonError> {
+        T::from_json(value).map(std::sync::Arc::new)
+    }
+}
+
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(value: Value) -> Result<Self, JsonError> {
         // A plain loop: `collect` into a `Result` compiles to far more code per element type.

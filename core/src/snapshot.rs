@@ -84,7 +84,7 @@ impl DaySnapshot {
     /// The decision state this snapshot stands for.
     pub fn state(&self) -> Result<State, DomainError> {
         let mut state = State {
-            restaurant: Some(self.restaurant.clone()),
+            restaurant: Some(std::sync::Arc::new(self.restaurant.clone())),
             ..State::default()
         };
         state.day_books.insert(self.date, self.day_book()?);

@@ -283,7 +283,7 @@ async fn restaurant_configuration_changes_are_projected() {
         let oracle = fold_all(store).await;
         assert_eq!(
             Some(&view.restaurant),
-            oracle.restaurant.as_ref(),
+            oracle.restaurant.as_deref(),
             "{}",
             backend.name
         );

@@ -468,9 +468,7 @@ impl App {
                 continue;
             };
             let fragment = match &stream {
-                StreamId::Restaurant(_) => {
-                    Fragment::Restaurant(state.restaurant.clone().map(Arc::new))
-                }
+                StreamId::Restaurant(_) => Fragment::Restaurant(state.restaurant.clone()),
                 StreamId::DayBook(_, date) => Fragment::DayBook(cacheable_day_book(state, *date)),
                 StreamId::Reservation(id) => {
                     Fragment::Reservation(state.reservations.get(id).cloned().map(Arc::new))
@@ -600,7 +598,7 @@ fn assemble(loaded: &mut BTreeMap<StreamId, Loaded>) -> State {
         }
         match (stream, &entry.fragment) {
             (StreamId::Restaurant(_), Fragment::Restaurant(Some(r))) => {
-                state.restaurant = Some((**r).clone())
+                state.restaurant = Some(Arc::clone(r))
             }
             (StreamId::DayBook(_, date), Fragment::DayBook(Some(book))) => {
                 state.day_books.insert(*date, (**book).clone());
@@ -643,9 +641,7 @@ fn empty_fragment(stream: &StreamId) -> Fragment {
 fn state_of(stream: &StreamId, fragment: Fragment) -> State {
     let mut state = State::default();
     match (stream, fragment) {
-        (StreamId::Restaurant(_), Fragment::Restaurant(r)) => {
-            state.restaurant = r.map(Arc::unwrap_or_clone)
-        }
+        (StreamId::Restaurant(_), Fragment::Restaurant(r)) => state.restaurant = r,
         (StreamId::DayBook(_, date), Fragment::DayBook(Some(book))) => {
             state.day_books.insert(*date, Arc::unwrap_or_clone(book));
         }
@@ -662,7 +658,7 @@ fn state_of(stream: &StreamId, fragment: Fragment) -> State {
 /// This stream's fragment of `state`.
 fn fragment_of(stream: &StreamId, state: &mut State) -> Fragment {
     match stream {
-        StreamId::Restaurant(_) => Fragment::Restaurant(state.restaurant.take().map(Arc::new)),
+        StreamId::Restaurant(_) => Fragment::Restaurant(state.restaurant.take()),
         StreamId::DayBook(_, date) => Fragment::DayBook(cacheable_day_book(state, *date)),
         StreamId::Reservation(id) => {
             Fragment::Reservation(state.reservations.remove(id).map(Arc::new))
@@ -742,6 +738,26 @@ mod tests {
 
     fn status(outcome: &Outcome, id: &str) -> Status {
         outcome.state.reservations[&ReservationId::parse(id).unwrap()].status
+    }
+
+    #[tokio::test]
+    async fn bookings_share_the_cached_restaurant_instead_of_copying_it() {
+        let (a, _) = two_apps();
+        a.execute(Command::RegisterRestaurant(RegisterRestaurant {
+            restaurant: restaurant(),
+        }))
+        .await
+        .unwrap();
+        let first = a.execute(book("s1", 2)).await.unwrap();
+        let second = a.execute(book("s2", 2)).await.unwrap();
+        let (first, second) = (first.state.restaurant, second.state.restaurant);
+        assert!(
+            first
+                .as_ref()
+                .zip(second.as_ref())
+                .is_some_and(|(one, other)| Arc::ptr_eq(one, other)),
+            "{first:?} / {second:?}"
+        );
     }
 
     #[tokio::test]

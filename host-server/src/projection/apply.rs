@@ -2,6 +2,7 @@
 //! advances the checkpoint, so a crash never applies an event twice or skips one.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use reservation_core::reservation::{Reservation, Status};
 use reservation_core::restaurant::Restaurant;
@@ -151,7 +152,7 @@ fn project_restaurant(tx: &Transaction<'_>, event: &Event) -> Result<(), Project
         .query_row(params![id.as_str()], |row| row.get(0))
         .optional()?;
     let restaurant = match current {
-        Some(json) => Some(decode_restaurant(&json)?),
+        Some(json) => Some(Arc::new(decode_restaurant(&json)?)),
         None => None,
     };
     let state = evolve(

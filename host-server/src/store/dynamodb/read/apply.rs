@@ -18,6 +18,7 @@
 //! are immutable puts (idempotent).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -249,7 +250,7 @@ async fn plan(
         }
         Kind::Restaurant => {
             let before = match item {
-                Some(item) => Some(layout::decode_restaurant_item(item)?.1),
+                Some(item) => Some(Arc::new(layout::decode_restaurant_item(item)?.1)),
                 None => None,
             };
             let mut state = State {
@@ -263,7 +264,7 @@ async fn plan(
             }
             Ok(state.restaurant.map(|after| Change::Restaurant {
                 expected,
-                after,
+                after: Arc::unwrap_or_clone(after),
                 version,
                 position,
             }))
