@@ -60,6 +60,12 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// The decision cache's default size, in bookings. A full cache of 100,000 took the server's
+/// peak RSS to 55–58 MiB in the benchmark, depending on how much of the binary's code the build's
+/// layout kept resident, against a 57.2 MiB (60 MB) budget; 85,000 took 2.5 MiB off it, with
+/// bookings per second the same within the noise (`host-server/PERFORMANCE.md`, section 9).
+pub const DEFAULT_CACHE_BOOKINGS: usize = 85_000;
+
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address to listen on (port 0 picks a free port).
@@ -118,11 +124,12 @@ pub struct Settings {
     )]
     pub max_concurrency: usize,
     /// Size of the in-memory cache of restaurant configurations and day books, in bookings
-    /// (each cached stream counts one, plus one per booking its day book holds; ≈140 bytes each).
+    /// (each cached stream counts one, plus one per booking its day book holds). Each takes about
+    /// 200 bytes of RSS, allocator included: the default keeps a full cache inside a 60 MB server.
     #[arg(
         long,
         env = "RESERVATION_CACHE_BOOKINGS",
-        default_value_t = 100_000,
+        default_value_t = DEFAULT_CACHE_BOOKINGS,
         global = true
     )]
     pub cache_bookings: usize,
@@ -152,7 +159,7 @@ impl Settings {
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 10,
             max_concurrency: 1024,
-            cache_bookings: 100_000,
+            cache_bookings: DEFAULT_CACHE_BOOKINGS,
             client_limits: crate::http::limits::ClientLimits::default(),
             auth: crate::auth::AuthSettings::default(),
         }
