@@ -723,6 +723,15 @@ mod tests {
         )
     }
 
+    /// Registers [`restaurant`] through `app`.
+    async fn register(app: &App) {
+        app.execute(Command::RegisterRestaurant(RegisterRestaurant {
+            restaurant: restaurant(),
+        }))
+        .await
+        .unwrap();
+    }
+
     fn book(id: &str, party_size: u16) -> Command {
         Command::RequestReservation(RequestReservation {
             reservation_id: ReservationId::parse(id).unwrap(),
@@ -743,11 +752,7 @@ mod tests {
     #[tokio::test]
     async fn bookings_share_the_cached_restaurant_instead_of_copying_it() {
         let (a, _) = two_apps();
-        a.execute(Command::RegisterRestaurant(RegisterRestaurant {
-            restaurant: restaurant(),
-        }))
-        .await
-        .unwrap();
+        register(&a).await;
         let first = a.execute(book("s1", 2)).await.unwrap();
         let second = a.execute(book("s2", 2)).await.unwrap();
         let (first, second) = (first.state.restaurant, second.state.restaurant);
@@ -763,11 +768,7 @@ mod tests {
     #[tokio::test]
     async fn a_stale_day_book_causes_a_retry_never_a_double_booking() {
         let (a, b) = two_apps();
-        a.execute(Command::RegisterRestaurant(RegisterRestaurant {
-            restaurant: restaurant(),
-        }))
-        .await
-        .unwrap();
+        register(&a).await;
         let r1 = RestaurantId::parse("r1").unwrap();
         // A caches the day while it is empty; then B books its only table.
         assert!(
@@ -794,11 +795,7 @@ mod tests {
     #[tokio::test]
     async fn a_lifecycle_command_sees_what_another_instance_did() {
         let (a, b) = two_apps();
-        a.execute(Command::RegisterRestaurant(RegisterRestaurant {
-            restaurant: restaurant(),
-        }))
-        .await
-        .unwrap();
+        register(&a).await;
         b.execute(book("x", 2)).await.unwrap();
         let x = || ReservationId::parse("x").unwrap();
         // A reads the reservation (a refused completion loads it)...
@@ -838,11 +835,7 @@ mod tests {
     #[tokio::test]
     async fn a_refusal_from_a_stale_cache_is_checked_against_the_store() {
         let (a, b) = two_apps();
-        a.execute(Command::RegisterRestaurant(RegisterRestaurant {
-            restaurant: restaurant(),
-        }))
-        .await
-        .unwrap();
+        register(&a).await;
         // B caches the configuration: a party of 8 is too large for it.
         let refused = b.execute(book("big1", 8)).await.unwrap_err();
         assert!(matches!(refused, AppError::Domain(ref e) if e.code == ErrorCode::PartyTooLarge));
@@ -865,11 +858,7 @@ mod tests {
     #[tokio::test]
     async fn an_idempotent_repeat_records_nothing_and_keeps_the_first_outcome() {
         let (a, b) = two_apps();
-        a.execute(Command::RegisterRestaurant(RegisterRestaurant {
-            restaurant: restaurant(),
-        }))
-        .await
-        .unwrap();
+        register(&a).await;
         let first = a.execute(book("same", 2)).await.unwrap();
         assert_eq!(first.recorded.len(), 2);
         let again = a.execute(book("same", 2)).await.unwrap();
