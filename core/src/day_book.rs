@@ -10,6 +10,9 @@ use crate::ids::{ReservationId, RestaurantId, TableId};
 use crate::json::{FromJson, JsonError, deserialize_via_json, from_json};
 use crate::time::{Minute, SLOT_MINUTES, datetime_at, minute_of};
 
+mod packed;
+pub use packed::PackedDayBook;
+
 /// One party's hold on its tables over `[start, held_until)` (turn plus buffer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booking {

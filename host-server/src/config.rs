@@ -60,11 +60,11 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// The decision cache's default size, in bookings. A full cache of 100,000 took the server's
-/// peak RSS to 55–58 MiB in the benchmark, depending on how much of the binary's code the build's
-/// layout kept resident, against a 57.2 MiB (60 MB) budget; 85,000 took 2.5 MiB off it, with
-/// bookings per second the same within the noise (`host-server/PERFORMANCE.md`, section 9).
-pub const DEFAULT_CACHE_BOOKINGS: usize = 85_000;
+/// The decision cache's default size, in bookings. Day books are cached packed, about 40 bytes
+/// of RSS per booking with the allocator's share, so a full cache of 350,000 takes about 14 MB,
+/// less than 85,000 unpacked bookings took before, and a 60 s benchmark run that fills it peaks
+/// at 51 MiB, inside the 60 MB budget (`host-server/PERFORMANCE.md`, section 10).
+pub const DEFAULT_CACHE_BOOKINGS: usize = 350_000;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -124,8 +124,8 @@ pub struct Settings {
     )]
     pub max_concurrency: usize,
     /// Size of the in-memory cache of restaurant configurations and day books, in bookings
-    /// (each cached stream counts one, plus one per booking its day book holds). Each takes about
-    /// 200 bytes of RSS, allocator included: the default keeps a full cache inside a 60 MB server.
+    /// (a cached day counts eight, plus one per booking its day book holds). Each takes about
+    /// 40 bytes of RSS, allocator included: the default keeps a full cache inside a 60 MB server.
     #[arg(
         long,
         env = "RESERVATION_CACHE_BOOKINGS",

@@ -666,12 +666,9 @@ fn fragment_of(stream: &StreamId, state: &mut State) -> Fragment {
     }
 }
 
-/// Takes a day book out of `state` to be cached, without the spare room its vectors grew.
+/// Takes a day book out of `state` to be cached (the cache packs it).
 fn cacheable_day_book(state: &mut State, date: Date) -> Option<Arc<DayBook>> {
-    state.day_books.remove(&date).map(|mut book| {
-        book.shrink_to_fit();
-        Arc::new(book)
-    })
+    state.day_books.remove(&date).map(Arc::new)
 }
 
 /// Sets the civil `now` a command carries.
