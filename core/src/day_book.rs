@@ -210,17 +210,6 @@ impl DayBook {
         self.entries.is_empty()
     }
 
-    /// Gives back the spare capacity of the day book's vectors. A host that keeps many day books
-    /// (a cache) calls it before storing one: vectors grow by doubling, so a day of ten bookings
-    /// otherwise holds room for sixteen, about a third of its memory.
-    pub fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
-        self.tables.shrink_to_fit();
-        self.table_hashes.shrink_to_fit();
-        self.holds.shrink_to_fit();
-        self.offsets.shrink_to_fit();
-    }
-
     /// Records a hold, replacing any earlier hold of the same reservation.
     pub fn allocate(&mut self, reservation_id: ReservationId, booking: Booking) {
         let key = KeyRef::of(&reservation_id);
@@ -661,25 +650,6 @@ mod tests {
             [table("T4"), table("T2")]
         );
         assert_eq!(book.booking(&id("a")).unwrap().table_ids, [table("T5")]);
-    }
-
-    #[test]
-    fn a_shrunk_day_book_keeps_its_bookings_and_takes_more() {
-        let mut book = DayBook::new(RestaurantId::parse("r").unwrap(), date(2026, 12, 8));
-        for (name, start) in [("a", 600), ("b", 660), ("c", 720)] {
-            book.allocate(id(name), hold(&["T1", "T2"], start, 2));
-        }
-        let before = book.clone();
-        book.shrink_to_fit();
-        assert_eq!(book, before);
-        assert_eq!(book.entries.capacity(), 3);
-        assert_eq!(book.holds.capacity(), 6);
-        assert!(!book.is_free(&table("T2"), 660, 720, None));
-        book.allocate(id("d"), hold(&["T3"], 600, 4));
-        book.release(&id("a"), 0);
-        assert_eq!(book.len(), 3);
-        assert!(book.is_free(&table("T1"), 600, 660, None));
-        assert!(!book.is_free(&table("T3"), 600, 660, None));
     }
 
     #[test]

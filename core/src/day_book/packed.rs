@@ -55,9 +55,10 @@ impl DayBook {
                 i64::from(entry.held_until) - i64::from(entry.start),
             );
             put_unsigned(&mut out, u64::from(entry.party_size));
-            let tables: Vec<TableIndex> = entry.tables().collect();
-            put_unsigned(&mut out, tables.len() as u64);
-            for table in tables {
+            let held = usize::from(entry.first_table != NO_TABLE)
+                + entry.more_tables.as_ref().map_or(0, |more| more.len());
+            put_unsigned(&mut out, held as u64);
+            for table in entry.tables() {
                 put_unsigned(&mut out, u64::from(table));
             }
         }
@@ -111,16 +112,22 @@ impl PackedDayBook {
                 Minute::try_from(i64::from(start).checked_add(reader.signed()?)?).ok()?;
             let party_size = u16::try_from(reader.unsigned()?).ok()?;
             let held = reader.count()?;
-            let mut entry_tables = Vec::with_capacity(held);
-            for _ in 0..held {
+            let mut table = || {
                 let table = TableIndex::try_from(reader.unsigned()?).ok()?;
-                if table as usize >= tables.len() {
-                    return None;
-                }
-                entry_tables.push(table);
-            }
+                ((table as usize) < tables.len()).then_some(table)
+            };
+            let first_table = if held == 0 { NO_TABLE } else { table()? };
+            let more: Box<[TableIndex]> = (1..held).map(|_| table()).collect::<Option<_>>()?;
+            let entry = Entry {
+                key,
+                start,
+                held_until,
+                first_table,
+                party_size,
+                more_tables: (!more.is_empty()).then_some(more),
+            };
             let slot = u32::try_from(slot).ok()?;
-            holds.extend(entry_tables.iter().map(|&table| {
+            holds.extend(entry.tables().map(|table| {
                 (
                     table,
                     Hold {
@@ -130,16 +137,7 @@ impl PackedDayBook {
                     },
                 )
             }));
-            let first_table = entry_tables.first().copied().unwrap_or(NO_TABLE);
-            let more: Box<[TableIndex]> = entry_tables.iter().skip(1).copied().collect();
-            entries.push(Entry {
-                key,
-                start,
-                held_until,
-                first_table,
-                party_size,
-                more_tables: (!more.is_empty()).then_some(more),
-            });
+            entries.push(entry);
         }
         if !reader.0.is_empty() {
             return None;
