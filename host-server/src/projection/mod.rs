@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use reservation_core::reservation::Reservation;
 use reservation_core::{Date, DateTime};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OpenFlags, params};
 use serde_json::{Value, json};
 
 pub use as_of::day_as_of;
@@ -140,7 +140,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     fn open_connection(&self) -> Result<Connection> {
-        let conn = Connection::open(&self.path)?;
+        let conn = crate::wal_vfs::open(&self.path, OpenFlags::default())?;
         schema::configure(&conn, schema::READER_CACHE_KIB, schema::Durability::Normal)?;
         Ok(conn)
     }
@@ -201,7 +201,7 @@ impl ReadModels {
             schema::Durability::Normal
         };
         let inner = Inner {
-            writer: Mutex::new(Connection::open(&path)?),
+            writer: Mutex::new(crate::wal_vfs::open(&path, OpenFlags::default())?),
             path,
             apply_lock: tokio::sync::Mutex::new(()),
             readers: Mutex::new(Vec::new()),

@@ -158,7 +158,7 @@ impl Checkpoints {
 /// file beside the writer (fsyncing the WAL first, as `synchronous=FULL` demands).
 fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
+    let conn = crate::wal_vfs::open(path, flags)
         .map_err(|e| unavailable("opening the checkpoint connection", e))?;
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
