@@ -29,55 +29,30 @@ esac
 work="$(mktemp -d)"
 results="${BENCH_OUT:-$work/results.jsonl}"
 : >"$results"
-server_pid=""
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
-    fi
-}
-trap 'stop_server; rm -rf "$work"' EXIT
-
-# Starts the server on a fresh data directory; sets server_pid, url and token.
-start_server() {
-    local data="$work/data.$1"
-    "$bin/reservation-server" --data-dir "$data" --listen 127.0.0.1:0 --log-format json \
-        >"$work/server.$1.log" 2>&1 &
-    server_pid=$!
-    local address=""
-    for _ in $(seq 100); do
-        address="$(grep -o '"address":"[^"]*"' "$work/server.$1.log" | head -n 1 | cut -d'"' -f4 || true)"
-        [ -n "$address" ] && break
-        kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.$1.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$address" ] || { echo "the server did not start listening" >&2; exit 1; }
-    url="http://$address"
-    token="$("$bin/reservation-server" token --data-dir "$data" --role admin --subject loadgen)"
-}
+source loadgen/servers.sh
+trap 'stop_servers; rm -rf "$work"' EXIT
 
 run=0
 for round in $(seq "$rounds"); do
     for conns in $connections; do
         run=$((run + 1))
-        start_server "$run"
+        start_server "$bin/reservation-server" "$run"
         echo "== round $round, $conns connections"
         "$bin/loadgen" --url "$url" --token "$token" --connections "$conns" \
             --duration "$duration" --server-pid "$server_pid" --json | tee "$work/loadgen.out"
         tail -n 1 "$work/loadgen.out" >>"$results"
-        stop_server
+        stop_servers
     done
 done
 
 if [ "$prior" -gt 0 ]; then
     run=$((run + 1))
-    start_server "$run"
+    start_server "$bin/reservation-server" "$run"
     echo "== $prior prior reservations vs none, 16 connections"
     "$bin/loadgen" --url "$url" --token "$token" --skip-main --prior "$prior" \
         --compare-requests 3000 --connections 16 --json | tee "$work/loadgen.out"
     tail -n 1 "$work/loadgen.out" >>"$results"
-    stop_server
+    stop_servers
 fi
 
 python3 - "$results" <<'EOF'

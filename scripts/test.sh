@@ -40,6 +40,11 @@ BENCH_PROFILE=dev BENCH_ROUNDS=1 BENCH_CONNECTIONS=4 BENCH_DURATION=2s BENCH_PRI
 python3 scripts/check_bench.py "$bench_out"
 rm -f "$bench_out"
 
+step "the side-by-side comparison runs (loadgen/compare.sh, one debug build against itself, 2 s)"
+COMPARE_PROFILE=dev COMPARE_ROUNDS=1 COMPARE_CONNECTIONS=2 COMPARE_DURATION=2s \
+    bash loadgen/compare.sh "$CARGO_TARGET_DIR/debug/reservation-server" \
+    "$CARGO_TARGET_DIR/debug/reservation-server" | tail -n 4
+
 step "npm package: node --test, tsc, Chromium"
 host-wasm/test.sh
 
