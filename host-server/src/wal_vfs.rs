@@ -1,12 +1,12 @@
 //! A SQLite VFS that hands each transaction's WAL frames to the kernel in a few large writes.
 //!
 //! SQLite's own `unix` VFS writes every WAL frame with two `pwrite` calls, its 24-byte header
-//! and then its page. Under load the server commits about 2 frames per booking to the event
-//! store and 2.5 to the read models, so those calls were about a seventh of its CPU, most of it
-//! the cost of a system call rather than of the bytes. This VFS is `unix` with one change:
-//! writes to a WAL file that continue one another are gathered in a buffer and written in one
-//! call ([`MAX_GATHERED`] bytes at most). Every other file, and every other operation, is
-//! `unix`'s own.
+//! and then its page. Under load the server commits about 1.5 frames per booking to the event
+//! store and 2.5 to the read models, and those calls were about a seventh of its CPU, most of
+//! it the cost of a system call rather than of the bytes (`host-server/PERFORMANCE.md`, 11).
+//! This VFS is `unix` with one change: writes to a WAL file that continue one another are
+//! gathered in a buffer and written in a few calls of up to [`MAX_WRITE`] bytes. Every other
+//! file, and every other operation, is `unix`'s own.
 //!
 //! # Why it is as safe as `unix`
 //! What SQLite wrote must be in the file (the kernel's page cache, as with `unix`) before
@@ -38,7 +38,7 @@ const NAME: &CStr = c"reservation-wal-gather";
 
 /// Bytes gathered before they are written even though the transaction goes on (in writes of
 /// [`MAX_WRITE`]): a long transaction makes one write per 27 frames of 4 KiB pages instead of 54.
-pub(crate) const MAX_GATHERED: usize = 256 * 1024;
+const MAX_GATHERED: usize = 256 * 1024;
 
 /// Bytes per write to the wrapped file: `unix` writes at most 128 KiB - 1 per call (it masks
 /// the length with `0x1ffff`, so a longer write would be cut short and reported as a full disk).
@@ -51,7 +51,7 @@ const WAL_HEADER: usize = 32;
 
 /// Registers the VFS (once per process) and returns its name for
 /// [`rusqlite::Connection::open_with_flags_and_vfs`].
-pub(crate) fn name() -> Result<&'static CStr, String> {
+fn name() -> Result<&'static CStr, String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED.get_or_init(register).clone().map(|()| NAME)
 }
