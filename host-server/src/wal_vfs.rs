@@ -613,6 +613,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let mut conn = writer(&path, 10);
+        // Each restart also cuts the WAL file back (a truncate after gathered writes).
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024)
+            .unwrap();
         let mut expected = 0;
         for round in 0..5 {
             insert(&mut conn, expected, 400);
@@ -623,6 +626,13 @@ mod tests {
             insert(&mut conn, expected, 3);
             expected += 3;
             assert_eq!(count(&conn), expected, "round {round}");
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            let wal_len = std::fs::metadata(&wal).unwrap().len();
+            assert!(
+                wal_len <= 64 * 1024,
+                "round {round}: the WAL is {wal_len} bytes"
+            );
         }
         drop(conn);
         let plain = Connection::open(&path).unwrap();
