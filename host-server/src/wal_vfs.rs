@@ -310,11 +310,7 @@ unsafe extern "C" fn write(
         return rc;
     }
     let ends_commit = gathered.commit && !frame_header;
-    if frame_header {
-        gathered.commit = commit_header;
-    } else {
-        gathered.commit = false;
-    }
+    gathered.commit = commit_header;
     if ends_commit || gathered.bytes.len() >= MAX_GATHERED {
         // SAFETY: as above.
         return unsafe { write_out(real, methods, gathered) };
@@ -342,139 +338,47 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     }
 }
 
-unsafe extern "C" fn read(
-    file: *mut ffi::sqlite3_file,
-    data: *mut c_void,
-    amount: c_int,
-    offset: i64,
-) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
+/// Defines a method that hands the call on to the wrapped file's method `$method` (or answers
+/// `$missing` if it has none). `flushing` methods first write out what was gathered: they read,
+/// sync, measure or cut the file, so it must hold every byte SQLite wrote.
+macro_rules! forward {
+    (flushing $name:ident($($arg:ident: $ty:ty),*) => $method:ident or $missing:expr) => {
+        forward!(@define true, $name($($arg: $ty),*) => $method or $missing);
+    };
+    ($name:ident($($arg:ident: $ty:ty),*) => $method:ident or $missing:expr) => {
+        forward!(@define false, $name($($arg: $ty),*) => $method or $missing);
+    };
+    (@define $flush:literal, $name:ident($($arg:ident: $ty:ty),*) => $method:ident or $missing:expr) => {
+        unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file, $($arg: $ty),*) -> c_int {
+            // SAFETY: SQLite calls this on a file opened by `open_file`, with arguments for the
+            // wrapped file's method of the same name.
+            unsafe {
+                if $flush {
+                    let rc = flush(file);
+                    if rc != ffi::SQLITE_OK {
+                        return rc;
+                    }
+                }
+                let (real, methods, _) = parts(file);
+                match methods.$method {
+                    Some(wrapped) => wrapped(real, $($arg),*),
+                    None => $missing,
+                }
+            }
         }
-        let (real, methods, _) = parts(file);
-        match methods.xRead {
-            Some(real_read) => real_read(real, data, amount, offset),
-            None => ffi::SQLITE_IOERR_READ,
-        }
-    }
+    };
 }
 
-unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        let (real, methods, _) = parts(file);
-        match methods.xTruncate {
-            Some(real_truncate) => real_truncate(real, size),
-            None => ffi::SQLITE_IOERR_TRUNCATE,
-        }
-    }
-}
-
-unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        let (real, methods, _) = parts(file);
-        match methods.xSync {
-            Some(real_sync) => real_sync(real, flags),
-            None => ffi::SQLITE_IOERR_FSYNC,
-        }
-    }
-}
-
-unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        let (real, methods, _) = parts(file);
-        match methods.xFileSize {
-            Some(real_file_size) => real_file_size(real, size),
-            None => ffi::SQLITE_IOERR_FSTAT,
-        }
-    }
-}
-
-unsafe extern "C" fn file_control(
-    file: *mut ffi::sqlite3_file,
-    op: c_int,
-    arg: *mut c_void,
-) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        let (real, methods, _) = parts(file);
-        match methods.xFileControl {
-            Some(real_file_control) => real_file_control(real, op, arg),
-            None => ffi::SQLITE_NOTFOUND,
-        }
-    }
-}
-
-unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    let (real, methods, _) = unsafe { parts(file) };
-    match methods.xLock {
-        // SAFETY: forwarding to the wrapped file.
-        Some(real_lock) => unsafe { real_lock(real, level) },
-        None => ffi::SQLITE_IOERR_LOCK,
-    }
-}
-
-unsafe extern "C" fn unlock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    let (real, methods, _) = unsafe { parts(file) };
-    match methods.xUnlock {
-        // SAFETY: forwarding to the wrapped file.
-        Some(real_unlock) => unsafe { real_unlock(real, level) },
-        None => ffi::SQLITE_IOERR_UNLOCK,
-    }
-}
-
-unsafe extern "C" fn check_reserved_lock(file: *mut ffi::sqlite3_file, out: *mut c_int) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    let (real, methods, _) = unsafe { parts(file) };
-    match methods.xCheckReservedLock {
-        // SAFETY: forwarding to the wrapped file.
-        Some(real_check) => unsafe { real_check(real, out) },
-        None => ffi::SQLITE_IOERR_CHECKRESERVEDLOCK,
-    }
-}
-
-unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    let (real, methods, _) = unsafe { parts(file) };
-    match methods.xSectorSize {
-        // SAFETY: forwarding to the wrapped file.
-        Some(real_sector_size) => unsafe { real_sector_size(real) },
-        None => 4096,
-    }
-}
-
-unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
-    // SAFETY: SQLite calls this on a file opened by `open_file`.
-    let (real, methods, _) = unsafe { parts(file) };
-    match methods.xDeviceCharacteristics {
-        // SAFETY: forwarding to the wrapped file.
-        Some(real_characteristics) => unsafe { real_characteristics(real) },
-        None => 0,
-    }
-}
+forward!(flushing read(data: *mut c_void, amount: c_int, offset: i64) => xRead or ffi::SQLITE_IOERR_READ);
+forward!(flushing truncate(size: i64) => xTruncate or ffi::SQLITE_IOERR_TRUNCATE);
+forward!(flushing sync(flags: c_int) => xSync or ffi::SQLITE_IOERR_FSYNC);
+forward!(flushing file_size(size: *mut i64) => xFileSize or ffi::SQLITE_IOERR_FSTAT);
+forward!(flushing file_control(op: c_int, arg: *mut c_void) => xFileControl or ffi::SQLITE_NOTFOUND);
+forward!(lock(level: c_int) => xLock or ffi::SQLITE_IOERR_LOCK);
+forward!(unlock(level: c_int) => xUnlock or ffi::SQLITE_IOERR_UNLOCK);
+forward!(check_reserved_lock(out: *mut c_int) => xCheckReservedLock or ffi::SQLITE_IOERR_CHECKRESERVEDLOCK);
+forward!(sector_size() => xSectorSize or 4096);
+forward!(device_characteristics() => xDeviceCharacteristics or 0);
 
 #[cfg(test)]
 mod tests {
