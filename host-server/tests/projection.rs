@@ -253,6 +253,143 @@ async fn listings_follow_the_reservation_lifecycle() {
     }
 }
 
+/// Everything the listings answer for the scenario, as one comparable value.
+async fn listings(read: &ReadModels) -> serde_json::Value {
+    let mut days = Vec::new();
+    for (restaurant, day) in [
+        ("r1", DAY),
+        ("r1", NEXT_DAY),
+        ("r2", "2030-01-09"),
+        ("r2", DAY),
+    ] {
+        days.push(serde_json::json!({
+            "day": read.day(restaurant, date(day)).await.unwrap(),
+            "ever": read.reservations_ever_on(restaurant, date(day)).await.unwrap(),
+        }));
+    }
+    let mut users = Vec::new();
+    for user in ["u1", "u2", "u3", "u4", "u5", "u6", "nobody"] {
+        users.push(read.user(user).await.unwrap());
+    }
+    let mut restaurants = Vec::new();
+    for at in [
+        "2030-01-01T00:00:00Z",
+        "2030-01-10T12:30:00Z",
+        "2030-01-10T19:30:00Z",
+    ] {
+        for restaurant in ["r1", "r2"] {
+            restaurants.push(
+                read.restaurant_at(restaurant, at.parse().unwrap())
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    serde_json::json!({ "days": days, "users": users, "restaurants": restaurants })
+}
+
+/// The hint log (see `projection::hints`) is merged into the listings' tables every
+/// `merge_at` hints: wherever the merges fall, and whether hints are merged, still logged or
+/// both, every listing, the as-of index and the dump are the same.
+#[tokio::test]
+async fn listings_are_the_same_wherever_the_hint_log_was_merged() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        scenario(store).await;
+        let head = store.head().await.unwrap();
+        let unmerged = ReadModels::open(&backend.dir.path().join("unmerged")).unwrap();
+        unmerged.catch_up(store).await.unwrap();
+        let expected = listings(&unmerged).await;
+        assert_eq!(
+            ids(&unmerged.day("r1", date(DAY)).await.unwrap()),
+            ["c-1", "b-1", "a-1", "d-0", "d-1", "h-1", "f-1", "g-1"]
+        );
+        assert_eq!(
+            unmerged
+                .reservations_ever_on("r1", date(NEXT_DAY))
+                .await
+                .unwrap(),
+            ["c-1"],
+            "c-1 moved away from the next day"
+        );
+        let dump = unmerged.dump().await.unwrap();
+        for merge_at in [1, 2, 3, 5, 8] {
+            let dir = backend.dir.path().join(format!("merge-{merge_at}"));
+            let read = ReadModels::open_merging_at(&dir, merge_at).unwrap();
+            // One event per batch: merges fall between every pair of steps somewhere.
+            for position in 1..=head {
+                read.catch_up_to(store, position).await.unwrap();
+            }
+            let context = format!("{} merging at {merge_at}", backend.name);
+            assert_eq!(listings(&read).await, expected, "{context}");
+            assert_eq!(read.dump().await.unwrap(), dump, "{context}");
+            // Reopened, a process reads the log's rows it did not write.
+            drop(read);
+            let read = ReadModels::open_merging_at(&dir, merge_at).unwrap();
+            assert_eq!(listings(&read).await, expected, "{context}, reopened");
+        }
+        // Reopened with hints only in the log.
+        drop(unmerged);
+        let reopened = ReadModels::open(&backend.dir.path().join("unmerged")).unwrap();
+        assert_eq!(listings(&reopened).await, expected, "{}", backend.name);
+        // All merged at once.
+        let once = ReadModels::open_merging_at(&backend.dir.path().join("once"), 1).unwrap();
+        once.catch_up(store).await.unwrap();
+        assert_eq!(listings(&once).await, expected, "{}", backend.name);
+    }
+}
+
+/// Another process (`rebuild-projections`) writing the read models while this one runs: its
+/// hints are seen once this process applies its next batch.
+#[tokio::test]
+async fn hints_logged_by_another_process_are_read_after_the_next_batch() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        run(
+            store,
+            register("r1", "UTC", &[("T1", 2), ("T2", 4)], &["18:00-23:00"]),
+        )
+        .await;
+        run(store, book("a-1", "r1", "u1", 2, DAY, "19:00", NOW)).await;
+        let dir = backend.dir.path().join("read");
+        let this = ReadModels::open(&dir).unwrap();
+        this.catch_up(store).await.unwrap();
+        run(store, book("b-1", "r1", "u1", 4, DAY, "19:00", NOW)).await;
+        // b-1's hint is logged by the other process only.
+        let other = ReadModels::open(&dir).unwrap();
+        other.catch_up(store).await.unwrap();
+        run(store, book("c-1", "r1", "u1", 2, DAY, "20:00", NOW)).await;
+        this.catch_up(store).await.unwrap();
+        assert_eq!(
+            ids(&this.day("r1", date(DAY)).await.unwrap()),
+            ["a-1", "b-1", "c-1"],
+            "{}",
+            backend.name
+        );
+        assert_eq!(ids(&this.user("u1").await.unwrap()), ["a-1", "b-1", "c-1"]);
+
+        // The other one rebuilds and merges everything; this one still lists all of it.
+        drop(other);
+        let other = ReadModels::open_merging_at(&dir, 1).unwrap();
+        other.rebuild(store).await.unwrap();
+        assert_eq!(
+            ids(&this.day("r1", date(DAY)).await.unwrap()),
+            ["a-1", "b-1", "c-1"]
+        );
+        run(store, book("d-1", "r1", "u1", 2, DAY, "21:00", NOW)).await;
+        this.catch_up(store).await.unwrap();
+        assert_eq!(
+            ids(&this.user("u1").await.unwrap()),
+            ["a-1", "b-1", "c-1", "d-1"],
+            "{}",
+            backend.name
+        );
+        let fresh = ReadModels::open(&backend.dir.path().join("fresh")).unwrap();
+        fresh.catch_up(store).await.unwrap();
+        assert_eq!(this.dump().await.unwrap(), fresh.dump().await.unwrap());
+    }
+}
+
 #[tokio::test]
 async fn restaurant_configuration_changes_are_projected() {
     for backend in backends() {

@@ -10,6 +10,7 @@ use reservation_core::time::{MINUTES_PER_DAY, datetime_at, days_between};
 use reservation_core::{Date, Event, State, evolve};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::hints::{self, Hint, Pending};
 use super::{ProjectionError, schema};
 use crate::store::RecordedEvent;
 
@@ -17,11 +18,42 @@ use crate::store::RecordedEvent;
 /// decoded (decoding is the larger part of projecting an event).
 const IGNORED_TYPES: &[&str] = &["tables_allocated", "tables_released"];
 
-/// What a batch did: the new checkpoint and, if an event could not be projected, why the batch
-/// stopped before it (the events before it are applied and checkpointed).
+/// What a batch did: the new checkpoint, what became of the hint log, and, if an event could
+/// not be projected, why the batch stopped before it (the events before it are applied and
+/// checkpointed).
 pub(crate) struct BatchOutcome {
     pub checkpoint: u64,
+    pub hints: HintLogChange,
     pub stopped: Option<ProjectionError>,
+}
+
+/// How the in-memory copy of the hint log follows a committed batch.
+pub(crate) enum HintLogChange {
+    /// These hints were appended.
+    Appended(Vec<Hint>),
+    /// The log was merged and is empty.
+    Merged,
+    /// Another process had written the read models: the log as it now is.
+    Reloaded(Pending),
+}
+
+impl HintLogChange {
+    /// Brings `pending` (the log as this process knew it before the batch) up to date. Readers
+    /// share it: an append copies it if one is reading it.
+    pub(crate) fn apply_to(self, pending: &mut Arc<Pending>) {
+        match self {
+            HintLogChange::Appended(hints) if hints.is_empty() => {}
+            HintLogChange::Appended(hints) => {
+                let pending = Arc::make_mut(pending);
+                hints.iter().for_each(|hint| pending.push(hint));
+            }
+            HintLogChange::Merged => match Arc::get_mut(pending) {
+                Some(pending) => pending.clear(),
+                None => *pending = Arc::new(Pending::with_capacity(hints::MERGE_AT)),
+            },
+            HintLogChange::Reloaded(log) => *pending = Arc::new(log),
+        }
+    }
 }
 
 /// Decodes an event and checks that it was stored in its own stream. `None`: nothing to project.
@@ -48,23 +80,28 @@ pub(crate) fn decode(recorded: &RecordedEvent) -> Result<Option<Event>, Projecti
 
 /// Applies the events after `checkpoint` (those at or below it are skipped) in one transaction.
 /// A database error rolls the whole batch back; an event that cannot be decoded stops the batch
-/// after the events before it.
+/// after the events before it. `logged` is the hint log as this process knew it after its last
+/// batch; the log is merged once it holds `merge_at` hints.
 pub(crate) fn apply_batch(
     conn: &mut Connection,
     checkpoint: u64,
+    logged: &Pending,
+    merge_at: usize,
     events: &[RecordedEvent],
 ) -> Result<BatchOutcome, ProjectionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Another process (e.g. `rebuild-projections`) may have moved the checkpoint.
-    let mut position = schema::read_checkpoint(&tx)?.max(checkpoint);
-    let mut counts = Counts::default();
+    // Another process (e.g. `rebuild-projections`) may have written the read models: then the
+    // checkpoint moved, and this process's copy of the hint log is stale.
+    let stored = schema::read_checkpoint(&tx)?;
+    let mut position = stored.max(checkpoint);
+    let mut batch = Batch::default();
     let mut stopped = None;
     for recorded in events {
         if recorded.position <= position {
             continue;
         }
         match decode(recorded) {
-            Ok(Some(event)) => project(&tx, &event, &mut counts)?,
+            Ok(Some(event)) => project(&tx, &event, &mut batch)?,
             Ok(None) => {}
             Err(error) => {
                 stopped = Some(error);
@@ -73,13 +110,53 @@ pub(crate) fn apply_batch(
         }
         position = recorded.position;
     }
-    counts.flush(&tx)?;
+    batch.counts.flush(&tx)?;
+    let total = logged.len() + batch.hints.len();
+    let hints = if stored != checkpoint {
+        HintLogChange::Reloaded(hints::load(&tx)?)
+    } else if total < merge_at {
+        HintLogChange::Appended(batch.hints)
+    } else if hints::logged(&tx)? == total {
+        hints::merge(&tx, logged, &batch.hints)?;
+        HintLogChange::Merged
+    } else {
+        // Not expected (the checkpoint says nobody else wrote); the log is the truth.
+        tracing::warn!(
+            total,
+            "the hint log differs from this process's copy: reloading it"
+        );
+        HintLogChange::Reloaded(hints::load(&tx)?)
+    };
     schema::write_checkpoint(&tx, position)?;
     tx.commit()?;
     Ok(BatchOutcome {
         checkpoint: position,
+        hints,
         stopped,
     })
+}
+
+/// What a batch gathers besides its writes.
+#[derive(Default)]
+struct Batch {
+    counts: Counts,
+    /// Hints logged by this batch.
+    hints: Vec<Hint>,
+}
+
+impl Batch {
+    /// Logs that `r` is on its current day.
+    fn hint(&mut self, tx: &Transaction<'_>, r: &Reservation) -> Result<(), ProjectionError> {
+        let hint = Hint {
+            restaurant_id: r.restaurant_id.as_str().to_owned(),
+            date: r.date,
+            user_id: r.user_id.as_str().to_owned(),
+            reservation_id: r.id.as_str().to_owned(),
+        };
+        hints::record(tx, &hint)?;
+        self.hints.push(hint);
+        Ok(())
+    }
 }
 
 /// Changes of reservation counts per (restaurant, status), written once per batch.
@@ -108,35 +185,29 @@ impl Counts {
     }
 }
 
-fn project(
-    tx: &Transaction<'_>,
-    event: &Event,
-    counts: &mut Counts,
-) -> Result<(), ProjectionError> {
+fn project(tx: &Transaction<'_>, event: &Event, batch: &mut Batch) -> Result<(), ProjectionError> {
     match event {
         Event::RestaurantRegistered(_)
         | Event::TablesChanged(_)
         | Event::OpeningHoursChanged(_)
         | Event::BookingPolicyChanged(_) => project_restaurant(tx, event),
         Event::TablesAllocated(_) | Event::TablesReleased(_) => Ok(()),
-        Event::ReservationConfirmed(e) => {
-            insert_reservation(tx, &Reservation::confirmed(e), counts)
-        }
-        Event::ReservationRejected(e) => insert_reservation(tx, &Reservation::rejected(e), counts),
+        Event::ReservationConfirmed(e) => insert_reservation(tx, &Reservation::confirmed(e), batch),
+        Event::ReservationRejected(e) => insert_reservation(tx, &Reservation::rejected(e), batch),
         Event::ReservationCancelled(e) => {
-            update_reservation(tx, e.reservation_id.as_str(), event, counts)
+            update_reservation(tx, e.reservation_id.as_str(), event, batch)
         }
         Event::ReservationModified(e) => {
-            update_reservation(tx, e.reservation_id.as_str(), event, counts)
+            update_reservation(tx, e.reservation_id.as_str(), event, batch)
         }
         Event::ReservationSeated(e) => {
-            update_reservation(tx, e.reservation_id.as_str(), event, counts)
+            update_reservation(tx, e.reservation_id.as_str(), event, batch)
         }
         Event::ReservationCompleted(e) => {
-            update_reservation(tx, e.reservation_id.as_str(), event, counts)
+            update_reservation(tx, e.reservation_id.as_str(), event, batch)
         }
         Event::ReservationMarkedNoShow(e) => {
-            update_reservation(tx, e.reservation_id.as_str(), event, counts)
+            update_reservation(tx, e.reservation_id.as_str(), event, batch)
         }
     }
 }
@@ -178,7 +249,7 @@ fn project_restaurant(tx: &Transaction<'_>, event: &Event) -> Result<(), Project
 fn insert_reservation(
     tx: &Transaction<'_>,
     r: &Reservation,
-    counts: &mut Counts,
+    batch: &mut Batch,
 ) -> Result<(), ProjectionError> {
     let state = encode(r)?;
     let inserted = tx
@@ -203,25 +274,23 @@ fn insert_reservation(
             // A second opening event for the same id (the core's `evolve` replaces the
             // reservation; so does the projection).
             tracing::warn!(reservation_id = %r.id, "reservation opened twice; replacing it as the core does");
+            // The old day's hint stays: it says where the reservation once was.
             if let Some(old) = load_reservation(tx, r.id.as_str())? {
-                counts.add(old.restaurant_id.as_str(), old.status, -1);
-                if old.date != r.date || old.restaurant_id != r.restaurant_id {
-                    record_move(tx, &old)?;
-                }
+                batch.counts.add(old.restaurant_id.as_str(), old.status, -1);
             }
             write_reservation(tx, r, &state)?;
         }
         Err(e) => return Err(e.into()),
     }
-    counts.add(r.restaurant_id.as_str(), r.status, 1);
-    Ok(())
+    batch.counts.add(r.restaurant_id.as_str(), r.status, 1);
+    batch.hint(tx, r)
 }
 
 fn update_reservation(
     tx: &Transaction<'_>,
     id: &str,
     event: &Event,
-    counts: &mut Counts,
+    batch: &mut Batch,
 ) -> Result<(), ProjectionError> {
     let Some(mut r) = load_reservation(tx, id)? else {
         // The core's `evolve` ignores such an event too; the log is inconsistent, not the
@@ -237,11 +306,13 @@ fn update_reservation(
     r.apply(event);
     write_reservation(tx, &r, &encode(&r)?)?;
     if r.status != before.status {
-        counts.add(r.restaurant_id.as_str(), before.status, -1);
-        counts.add(r.restaurant_id.as_str(), r.status, 1);
+        batch
+            .counts
+            .add(r.restaurant_id.as_str(), before.status, -1);
+        batch.counts.add(r.restaurant_id.as_str(), r.status, 1);
     }
     if r.date != before.date {
-        record_move(tx, &before)?;
+        batch.hint(tx, &r)?;
     }
     Ok(())
 }
@@ -263,21 +334,6 @@ fn write_reservation(
         sort_key(r),
         r.status.as_str(),
         state
-    ])?;
-    Ok(())
-}
-
-/// Remembers that `r` was on its (current) day before it moved away, for as-of queries: with
-/// the reservations' current dates this gives every day a reservation ever belonged to.
-fn record_move(tx: &Transaction<'_>, r: &Reservation) -> Result<(), ProjectionError> {
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO reservation_moves (restaurant_id, date, reservation_id)
-         VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![
-        r.restaurant_id.as_str(),
-        r.date.to_string(),
-        r.id.as_str()
     ])?;
     Ok(())
 }

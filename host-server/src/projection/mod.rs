@@ -1,11 +1,11 @@
 //! CQRS read models, projected from the event log into SQLite (`<data dir>/read.db`).
 //!
 //! - **Tables**: reservations by id (the core's `Reservation`, folded with
-//!   `Reservation::confirmed/rejected` and `.apply`), listed per restaurant and service date and
-//!   per user; every (restaurant, date) a reservation was moved away from (with the current
-//!   dates: every day a reservation ever belonged to, for as-of queries);
-//!   restaurants (the core's `Restaurant`, folded with the core's `evolve`) with reservation
-//!   counts per status.
+//!   `Reservation::confirmed/rejected` and `.apply`); the hints that list them per restaurant
+//!   and service date (every day a reservation ever belonged to: also the as-of index) and per
+//!   user, logged per booking and merged in sorted bulk (`hints`: the listings cost no random
+//!   index writes per booking); restaurants (the core's `Restaurant`, folded with the core's
+//!   `evolve`) with reservation counts per status.
 //! - **Checkpoint**: the global position of the last applied event, written in the same
 //!   transaction as the read-model changes of its batch: a crash never applies an event twice nor
 //!   skips one. Batches always read the store from checkpoint + 1; events at or below the
@@ -29,6 +29,7 @@
 mod apply;
 mod as_of;
 mod boot_marker;
+mod hints;
 mod projector;
 mod read_side;
 mod restaurant_view;
@@ -44,6 +45,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use serde_json::{Value, json};
 
 pub use as_of::day_as_of;
+pub use hints::MERGE_AT;
 pub use projector::{MIN_GAP, POLL_INTERVAL, spawn_projector};
 pub use read_side::ReadSide;
 // Store-neutral pieces of the projection, shared with the DynamoDB read models.
@@ -119,6 +121,11 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// The committed checkpoint, for lock-free freshness checks.
     checkpoint: AtomicU64,
+    /// The hint log's rows (see `hints`): changed only by the applier, after it commits, and
+    /// read before any query that needs them.
+    pending: Mutex<Arc<hints::Pending>>,
+    /// Hint rows that make the applier merge the log.
+    merge_at: usize,
     /// Present when the database runs without fsyncs (see `boot_marker`).
     marker: Option<boot_marker::BootMarker>,
 }
@@ -156,6 +163,11 @@ impl Inner {
         }
     }
 
+    /// The hint log's rows as of the last committed batch, to read without holding the lock.
+    fn pending(&self) -> Arc<hints::Pending> {
+        Arc::clone(&lock(&self.pending))
+    }
+
     fn take_reader(&self) -> Result<Connection> {
         let idle = lock(&self.readers).pop();
         match idle {
@@ -182,6 +194,12 @@ impl ReadModels {
     /// Where the OS gives a boot id, a database that the OS may have torn (see `boot_marker`) is
     /// deleted first, and the next catch-up rebuilds it.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_merging_at(dir, MERGE_AT)
+    }
+
+    /// [`Self::open`], merging the hint log whenever it holds `merge_at` rows (at least one)
+    /// instead of [`MERGE_AT`]: small values exercise the merges in tests.
+    pub fn open_merging_at(dir: &Path, merge_at: usize) -> Result<Self> {
         let marker = boot_marker::BootMarker::for_this_boot(dir);
         std::fs::create_dir_all(dir).map_err(|source| ProjectionError::Io {
             path: dir.to_path_buf(),
@@ -206,6 +224,8 @@ impl ReadModels {
             apply_lock: tokio::sync::Mutex::new(()),
             readers: Mutex::new(Vec::new()),
             checkpoint: AtomicU64::new(0),
+            pending: Mutex::new(Arc::new(hints::Pending::with_capacity(merge_at))),
+            merge_at: merge_at.max(1),
             marker,
         };
         inner.before_write()?;
@@ -213,6 +233,7 @@ impl ReadModels {
             let mut writer = lock(&inner.writer);
             schema::configure(&writer, schema::WRITER_CACHE_KIB, durability)?;
             let checkpoint = schema::migrate(&mut writer)?;
+            *lock(&inner.pending) = Arc::new(hints::load(&writer)?);
             inner.checkpoint.store(checkpoint, Ordering::Release);
         }
         Ok(ReadModels {
@@ -308,21 +329,25 @@ impl ReadModels {
                 });
             }
             let inner = Arc::clone(&self.inner);
-            let outcome = tokio::task::spawn_blocking(move || {
+            let (checkpoint, stopped) = tokio::task::spawn_blocking(move || {
                 inner.before_write()?;
                 let mut writer = lock(&inner.writer);
-                let outcome = apply::apply_batch(&mut writer, checkpoint, &events);
-                if let Ok(outcome) = &outcome {
-                    inner
-                        .checkpoint
-                        .store(outcome.checkpoint, Ordering::Release);
-                }
-                outcome
+                let logged = inner.pending();
+                let apply::BatchOutcome {
+                    checkpoint,
+                    hints,
+                    stopped,
+                } = apply::apply_batch(&mut writer, checkpoint, &logged, inner.merge_at, &events)?;
+                drop(logged);
+                // Committed: the hints first, then the checkpoint that readers wait for.
+                hints.apply_to(&mut lock(&inner.pending));
+                inner.checkpoint.store(checkpoint, Ordering::Release);
+                Ok::<_, ProjectionError>((checkpoint, stopped))
             })
             .await
             .map_err(|e| ProjectionError::Worker(e.to_string()))??;
-            if let Some(error) = outcome.stopped {
-                tracing::error!(%error, checkpoint = outcome.checkpoint, "projection stopped before an event it cannot apply");
+            if let Some(error) = stopped {
+                tracing::error!(%error, checkpoint, "projection stopped before an event it cannot apply");
                 return Err(error);
             }
         }
@@ -336,6 +361,7 @@ impl ReadModels {
             inner.before_write()?;
             let mut writer = lock(&inner.writer);
             schema::reset(&mut writer)?;
+            *lock(&inner.pending) = Arc::new(hints::Pending::with_capacity(inner.merge_at));
             inner.checkpoint.store(0, Ordering::Release);
             Ok::<_, ProjectionError>(())
         })
@@ -380,13 +406,30 @@ impl ReadModels {
     /// Every reservation of a restaurant's service date, in any status (rejected included),
     /// sorted by start (`starts_at`; the requested time when rejected), then id.
     pub async fn day(&self, restaurant_id: &str, date: Date) -> Result<Vec<ReservationView>> {
+        let pending = self.inner.pending().on_days(restaurant_id, date..=date);
         let (restaurant_id, date) = (restaurant_id.to_owned(), date.to_string());
         self.read(move |conn| {
-            list(
-                conn,
-                "SELECT state FROM reservations WHERE restaurant_id = ?1 AND date = ?2 ORDER BY sort_key, id",
+            let tx = conn.unchecked_transaction()?;
+            let mut rows = Vec::new();
+            listed(
+                &tx,
+                "SELECT r.date, r.sort_key, r.id, r.state FROM day_hints h
+                 JOIN reservations r ON r.id = h.reservation_id
+                 WHERE h.restaurant_id = ?1 AND h.date = ?2 AND r.restaurant_id = ?1 AND r.date = ?2",
                 params![restaurant_id, date],
-            )
+                &mut rows,
+            )?;
+            for id in pending {
+                listed(
+                    &tx,
+                    "SELECT date, sort_key, id, state FROM reservations
+                     WHERE id = ?3 AND restaurant_id = ?1 AND date = ?2",
+                    params![restaurant_id, date, id],
+                    &mut rows,
+                )?;
+            }
+            tx.finish()?;
+            views(rows)
         })
         .await
     }
@@ -394,13 +437,29 @@ impl ReadModels {
     /// Every reservation of a user across restaurants, in any status, sorted by service date,
     /// start, then id.
     pub async fn user(&self, user_id: &str) -> Result<Vec<ReservationView>> {
+        let pending = self.inner.pending().of_user(user_id);
         let user_id = user_id.to_owned();
         self.read(move |conn| {
-            list(
-                conn,
-                "SELECT state FROM reservations WHERE user_id = ?1 ORDER BY date, sort_key, id",
+            let tx = conn.unchecked_transaction()?;
+            let mut rows = Vec::new();
+            listed(
+                &tx,
+                "SELECT r.date, r.sort_key, r.id, r.state FROM user_hints h
+                 JOIN reservations r ON r.id = h.reservation_id
+                 WHERE h.user_id = ?1 AND r.user_id = ?1",
                 params![user_id],
-            )
+                &mut rows,
+            )?;
+            for id in pending {
+                listed(
+                    &tx,
+                    "SELECT date, sort_key, id, state FROM reservations WHERE id = ?2 AND user_id = ?1",
+                    params![user_id, id],
+                    &mut rows,
+                )?;
+            }
+            tx.finish()?;
+            views(rows)
         })
         .await
     }
@@ -416,8 +475,15 @@ impl ReadModels {
         id: &str,
         now: jiff::Timestamp,
     ) -> Result<Option<RestaurantView>> {
+        // Days from two before today in UTC: every zone's yesterday, where "upcoming" starts.
+        let earliest = jiff::tz::TimeZone::UTC
+            .to_datetime(now)
+            .date()
+            .checked_sub(jiff::Span::new().days(2))
+            .unwrap_or(Date::MIN);
+        let pending = self.inner.pending().on_days(id, earliest..);
         let id = id.to_owned();
-        self.read(move |conn| restaurant_view::load(conn, &id, now))
+        self.read(move |conn| restaurant_view::load(conn, &id, now, &pending))
             .await
     }
 
@@ -427,16 +493,18 @@ impl ReadModels {
         restaurant_id: &str,
         date: Date,
     ) -> Result<Vec<String>> {
+        let mut ids = self.inner.pending().on_days(restaurant_id, date..=date);
         let (restaurant_id, date) = (restaurant_id.to_owned(), date.to_string());
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id FROM reservations WHERE restaurant_id = ?1 AND date = ?2
-                 UNION
-                 SELECT reservation_id FROM reservation_moves WHERE restaurant_id = ?1 AND date = ?2
-                 ORDER BY 1",
+                "SELECT reservation_id FROM day_hints WHERE restaurant_id = ?1 AND date = ?2",
             )?;
-            let ids = stmt.query_map(params![restaurant_id, date], |row| row.get(0))?;
-            Ok(ids.collect::<Result<Vec<String>, _>>()?)
+            for id in stmt.query_map(params![restaurant_id, date], |row| row.get(0))? {
+                ids.push(id?);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
         })
         .await
     }
@@ -467,10 +535,18 @@ impl ReadModels {
                     }))
                 },
             )?;
-            let moves = rows(
+            // Merged or still in the log: where a hint is depends on when merges ran.
+            let day_hints = rows(
                 &tx,
-                "SELECT restaurant_id, date, reservation_id FROM reservation_moves ORDER BY 1, 2, 3",
+                "SELECT restaurant_id, date, reservation_id FROM day_hints
+                 UNION SELECT restaurant_id, date, reservation_id FROM hint_log ORDER BY 1, 2, 3",
                 |row| Ok(json!([row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?])),
+            )?;
+            let user_hints = rows(
+                &tx,
+                "SELECT user_id, reservation_id FROM user_hints
+                 UNION SELECT user_id, reservation_id FROM hint_log ORDER BY 1, 2",
+                |row| Ok(json!([row.get::<_, String>(0)?, row.get::<_, String>(1)?])),
             )?;
             let counts = rows(
                 &tx,
@@ -482,7 +558,8 @@ impl ReadModels {
                 "checkpoint": checkpoint,
                 "restaurants": restaurants,
                 "reservations": reservations,
-                "reservation_moves": moves,
+                "day_hints": day_hints,
+                "user_hints": user_hints,
                 "restaurant_counts": counts,
             }))
         })
@@ -514,19 +591,31 @@ fn remove_database(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn list(
+/// A listed reservation's row: (date, sort key, id, state), the listings' order.
+type Listed = (String, i64, String, String);
+
+fn listed(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-) -> Result<Vec<ReservationView>> {
+    out: &mut Vec<Listed>,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        let state: String = row.get(0)?;
-        out.push(ReservationView::from(&apply::decode_reservation(&state)?));
+        out.push((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Sorts rows by date, start and id, drops repeats (a reservation hinted twice), and decodes.
+fn views(mut rows: Vec<Listed>) -> Result<Vec<ReservationView>> {
+    rows.sort_unstable_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    // Read in one transaction, a reservation's repeats are equal rows, hence adjacent.
+    rows.dedup_by(|a, b| a.2 == b.2);
+    rows.iter()
+        .map(|(_, _, _, state)| Ok(ReservationView::from(&apply::decode_reservation(state)?)))
+        .collect()
 }
 
 fn rows<F>(conn: &Connection, sql: &str, map: F) -> Result<Vec<Value>>

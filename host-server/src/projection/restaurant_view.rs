@@ -1,5 +1,7 @@
 //! The restaurant read model: its configuration plus reservation counts.
 
+use std::collections::HashSet;
+
 use reservation_core::restaurant::Restaurant;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -55,10 +57,25 @@ impl<'de> Deserialize<'de> for RestaurantView {
     }
 }
 
+/// `pending`: the ids of the hint log (`hints`) on this restaurant's days from its yesterday on
+/// (more do no harm).
 pub(crate) fn load(
     conn: &Connection,
     id: &str,
     now: jiff::Timestamp,
+    pending: &[String],
+) -> Result<Option<RestaurantView>, ProjectionError> {
+    let tx = conn.unchecked_transaction()?;
+    let view = load_in(&tx, id, now, pending)?;
+    tx.finish()?;
+    Ok(view)
+}
+
+fn load_in(
+    conn: &Connection,
+    id: &str,
+    now: jiff::Timestamp,
+    pending: &[String],
 ) -> Result<Option<RestaurantView>, ProjectionError> {
     let config: Option<String> = conn
         .prepare_cached("SELECT config FROM restaurants WHERE id = ?1")?
@@ -94,13 +111,32 @@ pub(crate) fn load(
     // Service days may run past midnight: yesterday's service date can still have upcoming starts.
     let now = civil_now(&restaurant.timezone, now);
     let from_date = now.date().yesterday().unwrap_or(now.date()).to_string();
-    let upcoming: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM reservations
-             WHERE restaurant_id = ?1 AND date >= ?2 AND status = 'confirmed' AND sort_key >= ?3",
-        )?
-        .query_row(params![id, from_date, civil_minutes(now)], |row| row.get(0))?;
-    counts.upcoming = u64::try_from(upcoming).unwrap_or(0);
+    // Through the day hints: every reservation has one for the day it is on now.
+    let from_minute = civil_minutes(now);
+    let mut upcoming: HashSet<String> = HashSet::new();
+    let mut merged = conn.prepare_cached(
+        "SELECT r.id FROM day_hints h JOIN reservations r ON r.id = h.reservation_id
+         WHERE h.restaurant_id = ?1 AND h.date >= ?2
+           AND r.restaurant_id = ?1 AND r.date >= ?2 AND r.status = 'confirmed' AND r.sort_key >= ?3",
+    )?;
+    for reservation in merged.query_map(params![id, from_date, from_minute], |row| row.get(0))? {
+        upcoming.insert(reservation?);
+    }
+    let mut logged = conn.prepare_cached(
+        "SELECT id FROM reservations
+         WHERE id = ?4 AND restaurant_id = ?1 AND date >= ?2 AND status = 'confirmed' AND sort_key >= ?3",
+    )?;
+    for reservation in pending {
+        if let Some(found) = logged
+            .query_row(params![id, from_date, from_minute, reservation], |row| {
+                row.get(0)
+            })
+            .optional()?
+        {
+            upcoming.insert(found);
+        }
+    }
+    counts.upcoming = u64::try_from(upcoming.len()).unwrap_or(u64::MAX);
     Ok(Some(RestaurantView {
         largest_party: restaurant.largest_party(),
         restaurant,
