@@ -116,7 +116,7 @@ pub(crate) fn apply_batch(
         HintLogChange::Reloaded(hints::load(&tx)?)
     } else if total < merge_at {
         HintLogChange::Appended(batch.hints)
-    } else if hints::logged(&tx)? == total {
+    } else if hints::logged_rows(&tx)? == total {
         hints::merge(&tx, logged, &batch.hints)?;
         HintLogChange::Merged
     } else {

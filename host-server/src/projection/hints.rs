@@ -248,7 +248,7 @@ pub(crate) fn merge(
 }
 
 /// The log's row count, to check that this process's copy of it is whole before a merge.
-pub(crate) fn logged(conn: &Connection) -> Result<usize, ProjectionError> {
+pub(crate) fn logged_rows(conn: &Connection) -> Result<usize, ProjectionError> {
     let n: i64 = conn.query_row("SELECT count(*) FROM hint_log", [], |row| row.get(0))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
@@ -310,6 +310,70 @@ mod tests {
         assert_eq!(pending.of_user("u1"), ["a", "c"]);
         assert_eq!(pending.of_user("u"), Vec::<String>::new());
         assert_eq!(pending.len(), 4);
+    }
+
+    #[test]
+    fn a_merge_moves_every_logged_hint_into_the_tables_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::projection::schema::migrate(&mut conn).unwrap();
+        // More than two statements' worth of rows, repeats included, in no particular order.
+        let mut logged = Pending::default();
+        let mut expected_days = Vec::new();
+        let mut expected_users = Vec::new();
+        for i in 0..150 {
+            let h = hint(
+                &format!("r{}", i % 7),
+                &format!("2030-01-{:02}", 10 + i % 5),
+                &format!("u{}", i % 11),
+                &format!("id-{}", (i * 37) % 140),
+            );
+            record(&conn, &h).unwrap();
+            logged.push(&h);
+            expected_days.push((
+                h.restaurant_id.clone(),
+                h.date.to_string(),
+                h.reservation_id.clone(),
+            ));
+            expected_users.push((h.user_id.clone(), h.reservation_id.clone()));
+        }
+        let new = [
+            hint("r0", "2030-01-10", "u0", "new-1"),
+            hint("r9", "2030-02-01", "u9", "new-2"),
+        ];
+        for h in &new {
+            record(&conn, h).unwrap();
+            expected_days.push((
+                h.restaurant_id.clone(),
+                h.date.to_string(),
+                h.reservation_id.clone(),
+            ));
+            expected_users.push((h.user_id.clone(), h.reservation_id.clone()));
+        }
+        expected_days.sort();
+        expected_days.dedup();
+        expected_users.sort();
+        expected_users.dedup();
+        assert_eq!(logged_rows(&conn).unwrap(), 152);
+
+        merge(&conn, &logged, &new).unwrap();
+        let days: Vec<(String, String, String)> = conn
+            .prepare("SELECT restaurant_id, date, reservation_id FROM day_hints ORDER BY 1, 2, 3")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let users: Vec<(String, String)> = conn
+            .prepare("SELECT user_id, reservation_id FROM user_hints ORDER BY 1, 2")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(days, expected_days);
+        assert_eq!(users, expected_users);
+        assert_eq!(logged_rows(&conn).unwrap(), 0);
+        assert_eq!(load(&conn).unwrap().len(), 0);
     }
 
     #[test]
