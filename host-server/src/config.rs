@@ -63,7 +63,8 @@ pub enum LogFormat {
 /// The decision cache's default size, in bookings. Day books are cached packed, about 40 bytes
 /// of RSS per booking with the allocator's share, so a full cache of 350,000 takes about 14 MB,
 /// less than 85,000 unpacked bookings took before, and a 60 s benchmark run that fills it peaks
-/// at 51 MiB, inside the 60 MB budget (`host-server/PERFORMANCE.md`, section 10).
+/// at 51 MiB, inside the 60 MB budget (`host-server/PERFORMANCE.md`, section 10; 53.3 MiB since
+/// the hint log, section 12).
 pub const DEFAULT_CACHE_BOOKINGS: usize = 350_000;
 
 #[derive(Debug, Clone, Args)]
