@@ -390,6 +390,68 @@ async fn hints_logged_by_another_process_are_read_after_the_next_batch() {
     }
 }
 
+/// Readers take the logged hints from memory before they query SQLite, and the applier changes
+/// them only after it commits: a listing that starts after a booking was caught up always
+/// shows it, also while merges run (one every third hint here) on another thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listings_never_miss_a_caught_up_reservation_while_the_log_is_merged() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let backend = backends().remove(1);
+    assert_eq!(backend.name, "sqlite");
+    let store = Arc::clone(&backend.store);
+    let tables: Vec<(String, u16)> = (1..=40).map(|i| (format!("T{i}"), 2)).collect();
+    let tables: Vec<(&str, u16)> = tables
+        .iter()
+        .map(|(id, seats)| (id.as_str(), *seats))
+        .collect();
+    run(
+        store.as_ref(),
+        register("r1", "UTC", &tables, &["10:00-23:00"]),
+    )
+    .await;
+    let read = Arc::new(ReadModels::open_merging_at(&backend.dir.path().join("read"), 3).unwrap());
+    let caught_up = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (read, caught_up, done) =
+            (Arc::clone(&read), Arc::clone(&caught_up), Arc::clone(&done));
+        readers.push(tokio::spawn(async move {
+            let mut listings = 0;
+            while !done.load(Ordering::Acquire) {
+                let known = caught_up.load(Ordering::Acquire);
+                let day = read.day("r1", date(DAY)).await.unwrap();
+                let user = read.user("u1").await.unwrap();
+                assert!(day.len() >= known, "day listing: {} of {known}", day.len());
+                assert!(
+                    user.len() >= known,
+                    "user listing: {} of {known}",
+                    user.len()
+                );
+                listings += 1;
+            }
+            listings
+        }));
+    }
+    for i in 0..60 {
+        let time = format!("{}:{:02}", 10 + i / 4 % 12, i % 4 * 15);
+        run(
+            store.as_ref(),
+            book(&format!("x-{i:02}"), "r1", "u1", 2, DAY, &time, NOW),
+        )
+        .await;
+        read.catch_up(store.as_ref()).await.unwrap();
+        caught_up.store(i + 1, Ordering::Release);
+    }
+    done.store(true, Ordering::Release);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
+    assert_eq!(read.day("r1", date(DAY)).await.unwrap().len(), 60);
+    assert_eq!(read.user("u1").await.unwrap().len(), 60);
+}
+
 #[tokio::test]
 async fn restaurant_configuration_changes_are_projected() {
     for backend in backends() {

@@ -29,7 +29,7 @@ use rusqlite::{Connection, params};
 use super::ProjectionError;
 
 /// Hint rows the log holds before they are merged. Each merge of `n` rows into tables of `l`
-/// leaves writes about `l * (1 - e^(-n/l))` leaves; the rows cost about 100 bytes each in
+/// leaves writes about `l * (1 - e^(-n/l))` leaves; the rows cost about 80 bytes each in
 /// memory until then.
 pub const MERGE_AT: usize = 16_384;
 
