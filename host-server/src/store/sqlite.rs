@@ -13,26 +13,23 @@
 //! others commit. (A savepoint per request cost two more statements per append; a database
 //! error while inserting fails the whole batch instead, which nothing has been told about yet.)
 //!
-//! # Durability: the fsync beside the writer
-//! With `synchronous=FULL` SQLite fsyncs the WAL inside `COMMIT`, and the writer would sit idle
-//! for every fsync (it was in disk wait about half the time under load). So the write connection
-//! runs with `synchronous=NORMAL` (SQLite still syncs checkpoints and the WAL header when the
-//! WAL restarts, so the file is never corrupted), and a syncer thread gives back what `FULL`
-//! gave: after `COMMIT` the writer hands the batch's replies to the syncer, which fsyncs the WAL
-//! file and only then answers the batch's appenders. One fsync covers every batch committed
-//! before it began. The WAL is written in commit order, so a transaction that is durable has
-//! every earlier one durable too.
+//! # Durability: the writer's own fsync
+//! The write connection runs with `synchronous=NORMAL` (SQLite still syncs checkpoints and the
+//! WAL header when the WAL restarts, so the file is never corrupted), and after `COMMIT` the
+//! writer fsyncs the WAL file itself (`syncer`) and only then answers the batch's appenders
+//! and moves the head. The WAL is written in commit order, so a transaction that is durable
+//! has every earlier one durable too.
 //!
-//! **One commit per fsync.** While an fsync is in flight, the writer does not commit: a commit
-//! then would only wait for the next fsync anyway. It gathers the appends that arrive and
-//! commits them together when the fsync ends (`MAX_WAIT_FOR_SYNC` at most). Each commit writes
-//! every page it touched as a new WAL frame, and the pages all commits share (the table's last
-//! page, the index's inner pages) are rewritten by every one of them. At 64 connections, the
-//! writer used to make three commits per fsync, for 2.1 WAL frames per booking; one commit
-//! writes 1.5, and the p99 fell to 0.85–0.91× (`PERFORMANCE.md`, "One commit per fsync"). The
-//! cost is that a commit no longer overlaps the fsync before it: at 16 connections the p99 is
-//! 1.08×, and the store alone (`benches/store.rs`, where the disk and not the CPU sets the pace)
-//! appends 0.77× as fast with 16 appenders and 0.87× with 64.
+//! **One commit per fsync.** The appends that arrive while the writer commits and fsyncs queue
+//! up, and its next transaction takes all of them. Each commit writes every page it touched as
+//! a new WAL frame, and the pages all commits share (the table's last page, the index's inner
+//! pages) are rewritten by every one of them: committing while an fsync was in flight (on a
+//! separate syncer thread, as this store once did) made three commits per fsync at 64
+//! connections, for 2.1 WAL frames per booking instead of 1.5 (`PERFORMANCE.md`, "One commit
+//! per fsync"). The cost is that a commit never overlaps an fsync: the store alone
+//! (`benches/store.rs`, where the disk and not the CPU sets the pace) appended 0.77× as fast
+//! with 16 appenders and 0.87× with 64 when that was measured. Without the thread, a batch no
+//! longer waits for two thread wake-ups on busy cores (section 13 there).
 //!
 //! **Few writes per commit.** Every connection opens through [`crate::wal_vfs`], SQLite's
 //! `unix` VFS except that a commit's WAL frames reach the kernel in a few large writes instead
@@ -52,7 +49,8 @@
 //! last committed state and never wait for the writer (nor it for them). Since transactions
 //! commit whole and positions are given in commit order, a read of the global log always sees a
 //! gap-free prefix. The log's tail, which the projector and live feeds ask for, is answered from
-//! the newest durable events the syncer keeps in memory, without a query (see `recent`).
+//! the newest durable events the writer keeps in memory after each fsync, without a query
+//! (see `recent`).
 //!
 //! # Checkpoints
 //! SQLite's automatic checkpoint (inside `COMMIT`) is off; a checkpointer thread copies the WAL
@@ -234,7 +232,7 @@ impl SqliteStore {
         .map_err(|e| unavailable("installing the WAL hook", e))?;
         let (head_tx, head_rx) = watch::channel(head);
         let recent = Arc::new(RecentEvents::default());
-        let syncer = Syncer::start(&companion_file(&path, "-wal"), head_tx, Arc::clone(&recent))?;
+        let syncer = Syncer::open(&companion_file(&path, "-wal"), head_tx, Arc::clone(&recent))?;
         let (requests, queue) = mpsc::channel(options.queue_capacity.max(1));
         let batch = Batching {
             max_appends: options.max_batch_appends.max(1),
@@ -393,8 +391,8 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// WAL + `synchronous=NORMAL`: `COMMIT` does not wait for the disk; the [`Syncer`] fsyncs the
-/// WAL before anything is acknowledged (see the module docs). Do not answer an append from
+/// WAL + `synchronous=NORMAL`: `COMMIT` does not wait for the disk; the writer's [`Syncer`]
+/// fsyncs the WAL before anything is acknowledged (see the module docs). Do not answer an append from
 /// anywhere else: acknowledged appends must survive power loss.
 fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     let setup = || -> rusqlite::Result<String> {
@@ -593,9 +591,6 @@ struct Writer {
     checkpoints: Checkpoints,
 }
 
-/// The longest a batch waits for the fsync in flight before it commits anyway.
-const MAX_WAIT_FOR_SYNC: Duration = Duration::from_millis(50);
-
 /// A batch being gathered.
 struct Gathering {
     appends: Vec<AppendRequest>,
@@ -640,13 +635,9 @@ fn run_writer(mut writer: Writer, mut queue: mpsc::Receiver<Message>, batching: 
         };
         batch.events = 0;
         batch.add(first);
+        // One commit per fsync (see the module docs): what arrived while the previous batch
+        // was being synced joins this one.
         batch.take_queued(&mut queue, batching);
-        if batch.shutdown.is_none() && !batch.appends.is_empty() {
-            // One commit per fsync (see the module docs): what arrives while the previous
-            // batch is being synced joins this one.
-            writer.syncer.wait_while_syncing(MAX_WAIT_FOR_SYNC);
-            batch.take_queued(&mut queue, batching);
-        }
         if !batch.appends.is_empty() {
             commit_batch(&mut writer, &mut batch.appends);
         }
@@ -666,13 +657,13 @@ fn run_writer(mut writer: Writer, mut queue: mpsc::Receiver<Message>, batching: 
             }
         }
     }
+    // Everything committed was answered (after its fsync) when it was committed.
     let Writer {
         conn,
         syncer,
         mut checkpoints,
     } = writer;
-    // Everything committed is answered (after its fsync) before the shutdown is.
-    syncer.stop();
+    drop(syncer);
     let checkpointer_db = checkpoints.stop();
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the event store write connection failed");
@@ -692,7 +683,7 @@ fn commit_batch(writer: &mut Writer, batch: &mut Vec<AppendRequest>) {
     metrics::histogram!(BATCH_APPENDS).record(batch.len() as f64);
     match committed {
         Ok((results, new_head)) => {
-            writer.syncer.submit(Committed {
+            writer.syncer.sync_and_answer(Committed {
                 replies: batch
                     .drain(..)
                     .map(|request| request.reply)
