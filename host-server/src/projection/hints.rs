@@ -164,7 +164,7 @@ impl Pending {
     }
 }
 
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct HintRef<'a> {
     restaurant_id: &'a str,
     user_id: &'a str,
@@ -217,33 +217,41 @@ pub(crate) fn merge(
     new: &[Hint],
 ) -> Result<(), ProjectionError> {
     let mut new: Vec<HintRef<'_>> = new.iter().map(HintRef::from).collect();
-    let mut insert = conn.prepare_cached(
+    let mut day = conn.prepare_cached(
         "INSERT OR IGNORE INTO day_hints (restaurant_id, date, reservation_id) VALUES (?1, ?2, ?3)",
     )?;
-    new.sort_unstable_by_key(HintRef::day_key);
-    let logged_in_order = logged
-        .sorted_by(|h| h.day_key())
-        .into_iter()
-        .map(|i| logged.get(i));
-    for hint in logged_in_order.chain(new.iter().map(HintRef::clone)) {
-        insert.execute(params![
-            hint.restaurant_id,
-            hint.date.to_string(),
-            hint.reservation_id
-        ])?;
-    }
-    let mut insert = conn.prepare_cached(
+    in_key_order(logged, &mut new, HintRef::day_key, |h| {
+        day.execute(params![
+            h.restaurant_id,
+            h.date.to_string(),
+            h.reservation_id
+        ])
+    })?;
+    let mut user = conn.prepare_cached(
         "INSERT OR IGNORE INTO user_hints (user_id, reservation_id) VALUES (?1, ?2)",
     )?;
-    new.sort_unstable_by_key(HintRef::user_key);
-    let logged_in_order = logged
-        .sorted_by(|h| h.user_key())
-        .into_iter()
-        .map(|i| logged.get(i));
-    for hint in logged_in_order.chain(new.iter().map(HintRef::clone)) {
-        insert.execute(params![hint.user_id, hint.reservation_id])?;
-    }
+    in_key_order(logged, &mut new, HintRef::user_key, |h| {
+        user.execute(params![h.user_id, h.reservation_id])
+    })?;
     conn.execute("DELETE FROM hint_log", [])?;
+    Ok(())
+}
+
+/// Calls `insert` for each hint of `logged` in the order of `key`, then for each of `new` in
+/// that order.
+fn in_key_order<'a, K: Ord + 'a>(
+    logged: &'a Pending,
+    new: &mut [HintRef<'a>],
+    key: fn(&HintRef<'a>) -> K,
+    mut insert: impl FnMut(&HintRef<'a>) -> rusqlite::Result<usize>,
+) -> Result<(), ProjectionError> {
+    for i in logged.sorted_by(|h| key(&h)) {
+        insert(&logged.get(i))?;
+    }
+    new.sort_unstable_by_key(key);
+    for hint in new.iter() {
+        insert(hint)?;
+    }
     Ok(())
 }
 

@@ -406,30 +406,19 @@ impl ReadModels {
     /// Every reservation of a restaurant's service date, in any status (rejected included),
     /// sorted by start (`starts_at`; the requested time when rejected), then id.
     pub async fn day(&self, restaurant_id: &str, date: Date) -> Result<Vec<ReservationView>> {
-        let pending = self.inner.pending().on_days(restaurant_id, date..=date);
-        let (restaurant_id, date) = (restaurant_id.to_owned(), date.to_string());
+        let logged = self.inner.pending().on_days(restaurant_id, date..=date);
+        let keys = [restaurant_id.to_owned(), date.to_string()];
         self.read(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let mut rows = Vec::new();
-            listed(
-                &tx,
+            listing(
+                conn,
                 "SELECT r.date, r.sort_key, r.id, r.state FROM day_hints h
                  JOIN reservations r ON r.id = h.reservation_id
                  WHERE h.restaurant_id = ?1 AND h.date = ?2 AND r.restaurant_id = ?1 AND r.date = ?2",
-                params![restaurant_id, date],
-                &mut rows,
-            )?;
-            for id in pending {
-                listed(
-                    &tx,
-                    "SELECT date, sort_key, id, state FROM reservations
-                     WHERE id = ?3 AND restaurant_id = ?1 AND date = ?2",
-                    params![restaurant_id, date, id],
-                    &mut rows,
-                )?;
-            }
-            tx.finish()?;
-            views(rows)
+                "SELECT date, sort_key, id, state FROM reservations
+                 WHERE id = ?3 AND restaurant_id = ?1 AND date = ?2",
+                &keys,
+                logged,
+            )
         })
         .await
     }
@@ -437,29 +426,18 @@ impl ReadModels {
     /// Every reservation of a user across restaurants, in any status, sorted by service date,
     /// start, then id.
     pub async fn user(&self, user_id: &str) -> Result<Vec<ReservationView>> {
-        let pending = self.inner.pending().of_user(user_id);
-        let user_id = user_id.to_owned();
+        let logged = self.inner.pending().of_user(user_id);
+        let keys = [user_id.to_owned()];
         self.read(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let mut rows = Vec::new();
-            listed(
-                &tx,
+            listing(
+                conn,
                 "SELECT r.date, r.sort_key, r.id, r.state FROM user_hints h
                  JOIN reservations r ON r.id = h.reservation_id
                  WHERE h.user_id = ?1 AND r.user_id = ?1",
-                params![user_id],
-                &mut rows,
-            )?;
-            for id in pending {
-                listed(
-                    &tx,
-                    "SELECT date, sort_key, id, state FROM reservations WHERE id = ?2 AND user_id = ?1",
-                    params![user_id, id],
-                    &mut rows,
-                )?;
-            }
-            tx.finish()?;
-            views(rows)
+                "SELECT date, sort_key, id, state FROM reservations WHERE id = ?2 AND user_id = ?1",
+                &keys,
+                logged,
+            )
         })
         .await
     }
@@ -593,6 +571,27 @@ fn remove_database(path: &Path) -> Result<()> {
 
 /// A listed reservation's row: (date, sort key, id, state), the listings' order.
 type Listed = (String, i64, String, String);
+
+/// A listing, read in one transaction: the rows `merged` finds through the merged hint tables
+/// (parameters `keys`), and each id of the in-memory hint log (`logged`) looked up with `one`
+/// (parameters `keys`, then the id).
+fn listing(
+    conn: &Connection,
+    merged: &str,
+    one: &str,
+    keys: &[String],
+    logged: Vec<String>,
+) -> Result<Vec<ReservationView>> {
+    let tx = conn.unchecked_transaction()?;
+    let mut rows = Vec::new();
+    listed(&tx, merged, rusqlite::params_from_iter(keys), &mut rows)?;
+    for id in &logged {
+        let params = rusqlite::params_from_iter(keys.iter().chain([id]));
+        listed(&tx, one, params, &mut rows)?;
+    }
+    tx.finish()?;
+    views(rows)
+}
 
 fn listed(
     conn: &Connection,
