@@ -224,7 +224,7 @@ impl ReadModels {
             apply_lock: tokio::sync::Mutex::new(()),
             readers: Mutex::new(Vec::new()),
             checkpoint: AtomicU64::new(0),
-            pending: Mutex::new(Arc::new(hints::Pending::with_capacity(merge_at))),
+            pending: Mutex::new(Arc::default()),
             merge_at: merge_at.max(1),
             marker,
         };
