@@ -501,3 +501,38 @@ async fn acknowledged_appends_survive_kill_9() {
         );
     }
 }
+
+/// Two stores on one directory stand for two processes (e.g. a second server started on the
+/// same data by mistake): each sees the other's appends in its version checks, so no version
+/// is taken twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_writer_on_the_same_database_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = SqliteStore::open(dir.path()).unwrap();
+    let b = SqliteStore::open(dir.path()).unwrap();
+    let stream = unique("two-writers");
+    for version in 0..6u64 {
+        let (this, other) = if version % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        this.append(vec![write(&stream, version, events(&stream, version, 1))])
+            .await
+            .unwrap();
+        // The other store refuses the version that was just taken.
+        let stale = other
+            .append(vec![write(&stream, version, events(&stream, 99, 1))])
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict { actual, .. }) if actual == version + 1),
+            "{stale:?}"
+        );
+    }
+    // Each store's head moves with its own appends only; a new one catches the other's.
+    let c = SqliteStore::open(dir.path()).unwrap();
+    let loaded = c.load(&stream, 0).await.unwrap();
+    assert_eq!(
+        loaded.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    for store in [&a, &b, &c] {
+        store.shutdown().await;
+    }
+}
