@@ -5,6 +5,9 @@
 # Run one after the other, a build's bookings/s varies by 10-20 % between runs here; run side by
 # side, two copies of one build agree within about 2 % (host-server/PERFORMANCE.md, section 11).
 # Each server gets about half the machine, so its absolute figures are not the README's.
+# Each also books about half as much as alone, so after COMPARE_DURATION its databases are
+# about half the size a single run leaves: for a change whose cost depends on the log's size,
+# give it a COMPARE_DURATION about twice the run it stands for (PERFORMANCE.md, section 15).
 #
 #   bash loadgen/compare.sh OLD_SERVER_BINARY NEW_SERVER_BINARY
 #   COMPARE_ROUNDS=5 COMPARE_CONNECTIONS=32 COMPARE_DURATION=15s bash loadgen/compare.sh A B
