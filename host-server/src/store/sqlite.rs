@@ -392,8 +392,8 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// WAL + `synchronous=NORMAL`: `COMMIT` does not wait for the disk; the writer's [`Syncer`]
-/// fsyncs the WAL before anything is acknowledged (see the module docs). Do not answer an append from
-/// anywhere else: acknowledged appends must survive power loss.
+/// fsyncs the WAL before anything is acknowledged (see the module docs). Do not answer an
+/// append from anywhere else: acknowledged appends must survive power loss.
 fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     let setup = || -> rusqlite::Result<String> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
