@@ -7,7 +7,6 @@ use reservation_server::{startup, telemetry};
 mod allocator;
 
 fn main() -> ExitCode {
-    allocator::return_freed_memory_sooner();
     let cli = Cli::parse();
     // Blocking work (SQLite reads, projection batches) queues for a few threads rather than
     // growing a pool of hundreds, each with its own stack and allocator heap.
