@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, once: Rust targets, Debian packages (wasm-opt,
-# Chromium), wasm-bindgen-cli pinned to Cargo.lock's version. Safe to run again: each step is
-# skipped when its result is already there.
+# Chromium, Java for DynamoDB Local, make for jemalloc's C build), wasm-bindgen-cli pinned to
+# Cargo.lock's version. Safe to run again: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -17,6 +17,7 @@ missing=()
 command -v wasm-opt >/dev/null || missing+=(binaryen)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v make >/dev/null || missing+=(make)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         log "installing ${missing[*]}"

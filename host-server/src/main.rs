@@ -9,7 +9,7 @@ mod allocator;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Blocking work (SQLite reads, projection batches) queues for a few threads rather than
-    // growing a pool of hundreds, each with its own stack and allocator heap.
+    // growing a pool of hundreds, each with its own stack and allocator cache.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
